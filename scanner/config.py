@@ -1,0 +1,26 @@
+"""One settings object, passed down as a value: defaults ← (later) sovscan.yaml ← CLI flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scanner.models import Severity
+from scanner.sources._io import DEFAULT_MAX_LINE
+
+
+@dataclass(frozen=True)
+class Settings:
+    policies: tuple[str, ...] = ()
+    policy_files: tuple[Path, ...] = ()
+    fail_on: Severity = Severity.HIGH
+    input_format: str | None = None
+    include_responses: bool = False
+    internal_hosts: tuple[str, ...] = ()
+    model: str | None = None
+    min_score: float = 0.4
+    max_line_bytes: int = DEFAULT_MAX_LINE
+    hash_key: str | None = None
+    batch_records: int = 256
+    cache_size: int = 200_000
+    parameters: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Detectors: find sensitive values in segments and return ``Detection`` values (masked, hashed)."""

@@ -1,0 +1,283 @@
+"""Evaluates policies against records: (record, destination, detections) → findings. Pure; no I/O.
+
+Semantics worth knowing:
+* ``jurisdiction_not_in`` is true for an external destination whose processing jurisdictions are
+  unknown or not all inside the set (unknown counts as not allowed). Self-hosted and
+  private-network destinations stay under the organisation's control and never match it.
+* A ``data`` clause is true when at least one detection matches; those detections become the
+  finding's evidence. Clauses in one condition are ANDed; ``any``/``all``/``not`` combine them.
+* A control is *evaluated* for every record of a kind it applies to; it then *fails* or *passes*.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from scanner.catalog import Catalog
+from scanner.models import ControlStats, Destination, Detection, Finding, Record, Reference
+from scanner.policy import (
+    Condition,
+    ConfigCondition,
+    Control,
+    DataCondition,
+    DestinationCondition,
+    LoadedPolicy,
+    RecordCondition,
+    StrList,
+)
+
+_NUMERIC = re.compile(r"/\d+(?=/|#|$)")
+
+
+def _as_set(value: StrList | None) -> set[str]:
+    if value is None:
+        return set()
+    return {value} if isinstance(value, str) else set(value)
+
+
+def normalise_pointer(pointer: str) -> str:
+    """Array indices removed, so a value keeps its identity when history shifts it."""
+    return _NUMERIC.sub("/*", pointer)
+
+
+@dataclass
+class Engine:
+    policies: list[LoadedPolicy]
+    catalog: Catalog
+    min_score: float = 0.4
+    include_responses: bool = False
+    stats: dict[tuple[str, str], ControlStats] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for lp in self.policies:
+            for control in lp.pack.controls:
+                self.stats[(lp.pack.id, control.id)] = ControlStats(
+                    policy_id=lp.pack.id,
+                    control_id=control.id,
+                    title=control.title,
+                    severity=control.severity,
+                )
+
+    def applies(self, control: Control, record: Record) -> bool:
+        if record.kind == "config":
+            return "config" in control.applies_to
+        if record.kind == "response" and not self.include_responses:
+            return False
+        return "traffic" in control.applies_to
+
+    def evaluate(
+        self, record: Record, destination: Destination, detections: Sequence[Detection]
+    ) -> list[Finding]:
+        findings: list[Finding] = []
+        for lp in self.policies:
+            for control in lp.pack.controls:
+                if not self.applies(control, record):
+                    continue
+                stats = self.stats[(lp.pack.id, control.id)]
+                stats.evaluated += 1
+                matched, evidence = self._condition(control.when, record, destination, detections)
+                if not matched:
+                    stats.passed += 1
+                    continue
+                stats.failed += 1
+                findings.append(self._finding(lp, control, record, destination, evidence))
+        return findings
+
+    # -- conditions -------------------------------------------------------------------------------
+    def _condition(
+        self, cond: Condition, record: Record, dest: Destination, detections: Sequence[Detection]
+    ) -> tuple[bool, list[Detection]]:
+        evidence: list[Detection] = []
+        if cond.record is not None and not self._record(cond.record, record):
+            return False, []
+        if cond.config is not None and not self._config(cond.config, record):
+            return False, []
+        if cond.destination is not None and not self._destination(cond.destination, dest):
+            return False, []
+        if cond.data is not None:
+            hits = self._data(cond.data, detections)
+            if not hits:
+                return False, []
+            evidence.extend(hits)
+        for child in cond.all or []:
+            ok, ev = self._condition(child, record, dest, detections)
+            if not ok:
+                return False, []
+            evidence.extend(ev)
+        if cond.any is not None:
+            any_ok = False
+            for child in cond.any:
+                ok, ev = self._condition(child, record, dest, detections)
+                if ok:
+                    any_ok = True
+                    evidence.extend(ev)
+            if not any_ok:
+                return False, []
+        if cond.not_ is not None:
+            ok, _ = self._condition(cond.not_, record, dest, detections)
+            if ok:
+                return False, []
+        return True, _unique(evidence)
+
+    def _data(self, cond: DataCondition, detections: Sequence[Detection]) -> list[Detection]:
+        categories = _as_set(cond.categories)
+        entities = _as_set(cond.entities)
+        floor = self.min_score if cond.min_score is None else cond.min_score
+        hits = []
+        for d in detections:
+            if d.score < floor:
+                continue
+            wanted = d.category in categories or d.entity in entities
+            if cond.personal and self.catalog.categories.get(d.category) is not None:
+                wanted = wanted or self.catalog.categories[d.category].personal
+            if not wanted:
+                continue
+            hits.append(d)
+        return hits
+
+    def _destination(self, cond: DestinationCondition, dest: Destination) -> bool:
+        cat = self.catalog
+        if cond.external is not None and dest.external != cond.external:
+            return False
+        if cond.known is not None and dest.known != cond.known:
+            return False
+        if cond.jurisdiction_not_in is not None and (
+            not dest.external or cat.within(dest.jurisdictions, sorted(_as_set(cond.jurisdiction_not_in)))
+        ):
+            return False
+        if cond.jurisdiction_in is not None and not (
+            dest.external and cat.within(dest.jurisdictions, sorted(_as_set(cond.jurisdiction_in)))
+        ):
+            return False
+        if cond.storage_in is not None and not (
+            dest.storage_jurisdictions
+            and cat.within(dest.storage_jurisdictions, sorted(_as_set(cond.storage_in)))
+        ):
+            return False
+        checks = (
+            (cond.provider_in, cond.provider_not_in, dest.provider),
+            (cond.service_in, cond.service_not_in, dest.service),
+            (cond.hosting_in, cond.hosting_not_in, dest.hosting),
+        )
+        for inside, outside, value in checks:
+            if inside is not None and value not in _as_set(inside):
+                return False
+            if outside is not None and value in _as_set(outside):
+                return False
+        host = dest.host.rsplit(":", 1)[0] if dest.host.count(":") == 1 else dest.host
+        if cond.host_in is not None and not _glob_any(host, _as_set(cond.host_in)):
+            return False
+        if cond.host_not_in is not None and _glob_any(host, _as_set(cond.host_not_in)):
+            return False
+        return not (cond.scheme_in is not None and (dest.scheme or "https") not in _as_set(cond.scheme_in))
+
+    def _record(self, cond: RecordCondition, record: Record) -> bool:
+        if cond.kind_in is not None and record.kind not in cond.kind_in:
+            return False
+        if cond.api_in is not None and (record.api or "") not in _as_set(cond.api_in):
+            return False
+        attrs = record.attributes
+        for key, expected in cond.attributes.items():
+            if key not in attrs or attrs[key] != expected:
+                return False
+        if any(key not in attrs for key in cond.attribute_present):
+            return False
+        return not any(key in attrs for key in cond.attribute_missing)
+
+    def _config(self, cond: ConfigCondition, record: Record) -> bool:
+        if record.kind != "config":
+            return False
+        key = str(record.attributes.get("key", ""))
+        value = str(record.attributes.get("value", ""))
+        setting = str(record.attributes.get("setting", ""))
+        if cond.key_matches is not None and not re.search(cond.key_matches, key):
+            return False
+        if cond.value_matches is not None and not re.search(cond.value_matches, value):
+            return False
+        return not (cond.setting_in is not None and setting not in _as_set(cond.setting_in))
+
+    # -- findings ---------------------------------------------------------------------------------
+    def _finding(
+        self,
+        lp: LoadedPolicy,
+        control: Control,
+        record: Record,
+        dest: Destination,
+        evidence: list[Detection],
+    ) -> Finding:
+        refs = [
+            Reference(
+                citation=control.reference,
+                url=control.source_url or (lp.pack.sources[0] if lp.pack.sources else None),
+            )
+        ]
+        return Finding(
+            control_id=control.id,
+            policy_id=lp.pack.id,
+            severity=control.severity,
+            title=control.title,
+            message=describe(control, record, dest, evidence),
+            location=record.location,
+            destination=dest,
+            detections=sorted(evidence, key=lambda d: (d.pointer, d.start, d.entity)),
+            fingerprint=fingerprint(control.id, record, dest, evidence),
+            references=refs,
+            remediation=control.remediation,
+            timestamp=record.timestamp,
+            app=record.app,
+        )
+
+
+def describe(control: Control, record: Record, dest: Destination, evidence: Sequence[Detection]) -> str:
+    where = dest.host or "no destination"
+    juris = ", ".join(sorted(dest.jurisdictions)) if dest.jurisdictions else "unknown jurisdiction"
+    dest_text = f"{where} ({dest.provider}; {juris}"
+    if dest.region:
+        dest_text += f"; region {dest.region}"
+    dest_text += ")"
+    if evidence:
+        entities = sorted({d.entity for d in evidence})
+        return f"{', '.join(entities)} sent to {dest_text}"
+    if record.kind == "config":
+        return f"{record.attributes.get('key', 'setting')} → {dest_text}"
+    return f"request to {dest_text}"
+
+
+def fingerprint(control_id: str, record: Record, dest: Destination, evidence: Iterable[Detection]) -> str:
+    """Stable identity of a finding: no line numbers, no record index, no raw values."""
+    parts = [control_id, record.location.path, normalise_pointer(record.location.pointer), dest.host]
+    ev = sorted(
+        {f"{d.entity}:{d.value_hash}:{normalise_pointer(_strip_record(d.pointer, record))}" for d in evidence}
+    )
+    if ev:
+        parts.extend(ev)
+    else:
+        material = record.attributes.get("fingerprint")
+        if material is None:
+            material = hashlib.sha256("\x1f".join(s.text for s in record.segments).encode()).hexdigest()[:16]
+        parts.append(str(material))
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def _strip_record(pointer: str, record: Record) -> str:
+    prefix = record.location.pointer
+    return pointer[len(prefix) :] if prefix and pointer.startswith(prefix) else pointer
+
+
+def _glob_any(host: str, patterns: set[str]) -> bool:
+    return any(fnmatch.fnmatchcase(host, p.lower()) for p in patterns)
+
+
+def _unique(items: list[Detection]) -> list[Detection]:
+    seen = set()
+    out = []
+    for d in items:
+        key = (d.pointer, d.start, d.end, d.entity)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

@@ -1,0 +1,262 @@
+"""Core value types that flow through the pipeline: Record → Detection/Destination → Finding → ScanResult.
+
+This module imports nothing else from the package. Hot-path types (records, segments, detections)
+are slotted dataclasses; user-written YAML is validated with pydantic in ``policy`` and ``catalog``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+RecordKind = Literal["request", "response", "config"]
+Hosting = Literal["self_hosted", "private_network", "vendor_cloud", "unknown"]
+FindingStatus = Literal["open", "suppressed", "waived", "baselined"]
+
+
+class Severity(StrEnum):
+    """Ordered severities: info < low < medium < high < critical."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self.value]
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a record sits: file path (relative to the scan root), line, pointer and record index.
+
+    ``pointer`` is a JSON pointer into the file (``/log/entries/3``) or a key path for configs;
+    ``line`` is the 1-based line for line-oriented formats (JSONL, configs), else ``None``.
+    """
+
+    path: str
+    line: int | None = None
+    pointer: str = ""
+    record: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One text to scan. ``pointer`` is a full pointer from the file root.
+
+    A ``#`` in the pointer marks descent into a JSON document embedded in a string
+    (``/log/entries/0/request/postData/text#/messages/1/content``).
+    """
+
+    pointer: str
+    role: str
+    text: str
+
+    @property
+    def key(self) -> str | None:
+        """The nearest non-numeric key the text sits under (field-name context)."""
+        for token in reversed(self.pointer.replace("#", "/").split("/")):
+            if token and not token.isdigit():
+                return token.replace("~1", "/").replace("~0", "~")
+        return None
+
+
+@dataclass(slots=True)
+class Record:
+    """One observation: an outbound request, a logged response, or one config setting."""
+
+    location: Location
+    kind: RecordKind
+    target: str | None
+    segments: list[Segment] = field(default_factory=list)
+    provider: str | None = None
+    model: str | None = None
+    timestamp: str | None = None
+    app: str | None = None
+    request_id: str | None = None
+    api: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    unscanned_parts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record that could not be scanned, with where and why (never the raw content)."""
+
+    location: Location
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a record's data goes, as classified from the endpoint catalog."""
+
+    host: str
+    provider: str
+    service: str
+    region: str | None
+    country: str | None
+    jurisdictions: frozenset[str]
+    hosting: Hosting
+    scheme: str | None = None
+    storage_jurisdictions: frozenset[str] = frozenset()
+    endpoint_id: str | None = None
+    notes: str | None = None
+
+    @property
+    def external(self) -> bool:
+        return self.hosting not in ("self_hosted", "private_network")
+
+    @property
+    def known(self) -> bool:
+        return bool(self.jurisdictions)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A detected entity: masked preview and keyed hash only, never the raw value."""
+
+    detector: str
+    entity: str
+    category: str
+    pointer: str
+    start: int
+    end: int
+    score: float
+    value_hash: str
+    preview: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A citation: the clause and the URL it comes from."""
+
+    citation: str
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class Finding:
+    control_id: str
+    policy_id: str
+    severity: Severity
+    title: str
+    message: str
+    location: Location
+    destination: Destination | None
+    detections: list[Detection]
+    fingerprint: str
+    references: list[Reference] = field(default_factory=list)
+    remediation: str = ""
+    status: FindingStatus = "open"
+    status_reason: str | None = None
+    timestamp: str | None = None
+    app: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInfo:
+    id: str
+    title: str
+    version: str
+    sha256: str
+    path: str
+
+
+@dataclass(slots=True)
+class InputSummary:
+    """Per input file: what it was read as and what became of its records."""
+
+    path: str
+    sha256: str | None
+    format: str | None
+    bytes: int = 0
+    records: int = 0
+    scanned: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    unscanned_parts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanError:
+    """A problem with one input or policy file. ``position`` is a line, entry or byte offset."""
+
+    path: str
+    message: str
+    position: str | None = None
+
+    def one_line(self) -> str:
+        where = f"{self.path}:{self.position}" if self.position else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass(slots=True)
+class ControlStats:
+    policy_id: str
+    control_id: str
+    title: str
+    severity: Severity
+    evaluated: int = 0
+    passed: int = 0
+    failed: int = 0
+    waived: int = 0
+    suppressed: int = 0
+    baselined: int = 0
+
+
+@dataclass(slots=True)
+class DestinationStats:
+    destination: Destination
+    records: int = 0
+    records_with_detections: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclass(slots=True)
+class ScanResult:
+    tool_version: str
+    model: str | None
+    policies: list[PolicyInfo]
+    inputs: list[InputSummary]
+    findings: list[Finding]
+    controls: list[ControlStats]
+    destinations: list[DestinationStats]
+    errors: list[ScanError]
+    skipped: list[Skipped]
+    generated_at: str | None = None
+    command: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    fail_on: Severity = Severity.HIGH
+
+    def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
+        floor = at_least or Severity.INFO
+        return [f for f in self.findings if f.status == "open" and f.severity >= floor]

@@ -1,0 +1,28 @@
+"""Reporters: pure ``render(result, options) -> str`` functions, one module per format.
+
+A new reporter is one module plus one line in ``REPORTERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scanner.models import ScanResult
+from scanner.reporters import console, json
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    color: bool = False
+    width: int = 120
+
+
+Renderer = Callable[[ScanResult, RenderOptions], str]
+
+REPORTERS: dict[str, Renderer] = {
+    "console": console.render,
+    "json": json.render,
+}
+
+DEFAULT_EXTENSIONS = {"console": "txt", "json": "json"}

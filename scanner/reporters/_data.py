@@ -1,0 +1,150 @@
+"""Plain-data views of a ``ScanResult`` shared by the reporters (no formatting here)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from scanner.models import Destination, Detection, Finding, ScanResult, Severity
+
+SCHEMA_VERSION = "1.0"
+MAX_SKIPPED_LISTED = 1000
+
+
+def destination_dict(d: Destination | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {
+        "host": d.host,
+        "provider": d.provider,
+        "service": d.service,
+        "region": d.region,
+        "country": d.country,
+        "jurisdictions": sorted(d.jurisdictions),
+        "storage_jurisdictions": sorted(d.storage_jurisdictions),
+        "hosting": d.hosting,
+        "scheme": d.scheme,
+        "endpoint_id": d.endpoint_id,
+    }
+
+
+def detection_dict(d: Detection) -> dict[str, Any]:
+    return {
+        "detector": d.detector,
+        "entity": d.entity,
+        "category": d.category,
+        "pointer": d.pointer,
+        "start": d.start,
+        "end": d.end,
+        "score": d.score,
+        "preview": d.preview,
+        "value_hash": d.value_hash,
+    }
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "control_id": f.control_id,
+        "policy_id": f.policy_id,
+        "severity": f.severity.value,
+        "title": f.title,
+        "message": f.message,
+        "status": f.status,
+        "status_reason": f.status_reason,
+        "location": {
+            "path": f.location.path,
+            "line": f.location.line,
+            "pointer": f.location.pointer,
+            "record": f.location.record,
+        },
+        "destination": destination_dict(f.destination),
+        "detections": [detection_dict(d) for d in f.detections],
+        "fingerprint": f.fingerprint,
+        "references": [{"citation": r.citation, "url": r.url} for r in f.references],
+        "remediation": f.remediation,
+        "timestamp": f.timestamp,
+        "app": f.app,
+    }
+
+
+def summary(result: ScanResult) -> dict[str, Any]:
+    by_sev = Counter(f.severity.value for f in result.findings if f.status == "open")
+    by_status = Counter(f.status for f in result.findings)
+    gate = result.open_findings(result.fail_on)
+    return {
+        "records": sum(i.records for i in result.inputs),
+        "records_scanned": sum(i.scanned for i in result.inputs),
+        "records_skipped": sum(i.skipped for i in result.inputs),
+        "findings": len(result.findings),
+        "open": by_status.get("open", 0),
+        "by_severity": {s.value: by_sev.get(s.value, 0) for s in reversed(list(Severity))},
+        "by_status": {k: by_status.get(k, 0) for k in ("open", "suppressed", "waived", "baselined")},
+        "errors": len(result.errors),
+        "fail_on": result.fail_on.value,
+        "verdict": "error" if result.errors else ("fail" if gate else "pass"),
+    }
+
+
+def to_dict(result: ScanResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "sovscan", "version": result.tool_version, "model": result.model},
+        "generated_at": result.generated_at,
+        "command": result.command,
+        "summary": summary(result),
+        "policies": [
+            {"id": p.id, "title": p.title, "version": p.version, "sha256": p.sha256} for p in result.policies
+        ],
+        "inputs": [
+            {
+                "path": i.path,
+                "sha256": i.sha256,
+                "format": i.format,
+                "bytes": i.bytes,
+                "records": i.records,
+                "scanned": i.scanned,
+                "skipped": i.skipped,
+                "skipped_reasons": dict(sorted(i.skipped_reasons.items())),
+                "unscanned_parts": i.unscanned_parts,
+            }
+            for i in result.inputs
+        ],
+        "controls": [
+            {
+                "policy_id": c.policy_id,
+                "control_id": c.control_id,
+                "title": c.title,
+                "severity": c.severity.value,
+                "evaluated": c.evaluated,
+                "passed": c.passed,
+                "failed": c.failed,
+                "waived": c.waived,
+                "suppressed": c.suppressed,
+                "baselined": c.baselined,
+            }
+            for c in result.controls
+        ],
+        "destinations": [
+            {
+                **(destination_dict(d.destination) or {}),
+                "records": d.records,
+                "records_with_personal_data": d.records_with_detections,
+                "categories": dict(sorted(d.categories.items())),
+                "first_seen": d.first_seen,
+                "last_seen": d.last_seen,
+            }
+            for d in result.destinations
+        ],
+        "findings": [finding_dict(f) for f in result.findings],
+        "skipped": [
+            {
+                "path": s.location.path,
+                "line": s.location.line,
+                "pointer": s.location.pointer,
+                "reason": s.reason,
+            }
+            for s in result.skipped[:MAX_SKIPPED_LISTED]
+        ],
+        "skipped_listed": min(len(result.skipped), MAX_SKIPPED_LISTED),
+        "errors": [{"path": e.path, "position": e.position, "message": e.message} for e in result.errors],
+    }

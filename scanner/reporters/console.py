@@ -1,0 +1,143 @@
+"""Console report: findings grouped by control with counts, then inputs, destinations and errors.
+
+Colour only when asked (the CLI asks when stdout is a terminal).
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scanner.models import Finding, ScanResult
+from scanner.reporters._data import summary
+
+if TYPE_CHECKING:
+    from scanner.reporters import RenderOptions
+
+_SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_EXAMPLES = 3
+
+
+def _where(f: Finding) -> str:
+    loc = f.location
+    out = loc.path
+    if loc.line is not None:
+        out += f":{loc.line}"
+    elif loc.pointer:
+        out += f"#{loc.pointer}"
+    return out
+
+
+def render(result: ScanResult, options: RenderOptions | None = None) -> str:
+    color = bool(options and options.color)
+    width = options.width if options else 120
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
+    s = summary(result)
+
+    console.print(
+        Text(
+            f"sovscan {result.tool_version} · model {result.model} · policies "
+            + ", ".join(f"{p.id}@{p.version}" for p in result.policies),
+            style="bold",
+        )
+    )
+
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        groups[(f.policy_id, f.control_id)].append(f)
+    if groups:
+        table = Table(title="Findings by control", show_lines=False, expand=False)
+        for col in ("Severity", "Control", "Title", "Open", "Other", "Examples"):
+            table.add_column(col, overflow="fold")
+        for (_, cid), items in groups.items():
+            first = items[0]
+            open_n = sum(1 for f in items if f.status == "open")
+            other = len(items) - open_n
+            examples = "\n".join(f"{_where(f)} → {f.message}" for f in items[:_EXAMPLES])
+            if len(items) > _EXAMPLES:
+                examples += f"\n… and {len(items) - _EXAMPLES} more"
+            table.add_row(
+                Text(first.severity.value, style=_SEV_STYLE[first.severity.value]),
+                cid,
+                first.title,
+                str(open_n),
+                str(other) if other else "",
+                examples,
+            )
+        console.print(table)
+    else:
+        console.print("No findings.")
+
+    controls = Table(title="Controls", expand=False)
+    for col in ("Policy", "Control", "Evaluated", "Passed", "Failed", "Waived", "Suppressed"):
+        controls.add_column(col)
+    for c in result.controls:
+        controls.add_row(
+            c.policy_id,
+            c.control_id,
+            str(c.evaluated),
+            str(c.passed),
+            str(c.failed),
+            str(c.waived),
+            str(c.suppressed),
+        )
+    console.print(controls)
+
+    inputs = Table(title="Inputs", expand=False)
+    for col in ("File", "Format", "Records", "Scanned", "Skipped", "Not scanned parts"):
+        inputs.add_column(col, overflow="fold")
+    for i in result.inputs:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(i.skipped_reasons.items()))
+        inputs.add_row(
+            i.path,
+            i.format or "-",
+            str(i.records),
+            str(i.scanned),
+            f"{i.skipped} ({reasons})" if reasons else str(i.skipped),
+            str(i.unscanned_parts),
+        )
+    console.print(inputs)
+
+    if result.destinations:
+        dests = Table(title="Destinations", expand=False)
+        for col in (
+            "Host",
+            "Provider",
+            "Region",
+            "Jurisdictions",
+            "Hosting",
+            "Records",
+            "With personal data",
+        ):
+            dests.add_column(col, overflow="fold")
+        for d in result.destinations:
+            dd = d.destination
+            dests.add_row(
+                dd.host or "-",
+                dd.provider,
+                dd.region or "-",
+                ", ".join(sorted(dd.jurisdictions)) or ("internal" if not dd.external else "unknown"),
+                dd.hosting,
+                str(d.records),
+                str(d.records_with_detections),
+            )
+        console.print(dests)
+
+    for e in result.errors:
+        console.print(Text(f"error: {e.one_line()}", style="bold red"))
+    sev = ", ".join(f"{k} {v}" for k, v in s["by_severity"].items() if v)
+    console.print(
+        Text(
+            f"{s['records_scanned']} records scanned, {s['records_skipped']} skipped; "
+            f"{s['open']} open findings ({sev or 'none'}); {s['errors']} errors; "
+            f"verdict: {s['verdict'].upper()} (fail-on {s['fail_on']})",
+            style="bold",
+        )
+    )
+    return buf.getvalue()
