@@ -138,6 +138,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             f"{s['open']} open findings ({sev or 'none'}); {s['errors']} errors; "
             f"verdict: {s['verdict'].upper()} (fail-on {s['fail_on']})",
             style="bold",
-        )
+        ),
+        soft_wrap=True,
     )
     return buf.getvalue()

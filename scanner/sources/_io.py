@@ -29,11 +29,31 @@ def open_binary(path: str | Path) -> BinaryIO:
     return wrap_decompress(raw)
 
 
+class _Read1(io.RawIOBase):
+    """Raw adapter over ``GzipFile.read1``: data decoded before a truncation point is delivered,
+    and the EOFError comes only on the read after it (``GzipFile.read`` would lose the last chunk)."""
+
+    def __init__(self, inner: gzip.GzipFile) -> None:
+        self.inner = inner
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
 def wrap_decompress(raw: Any) -> BinaryIO:
     peekable: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
     magic = peekable.peek(4)[:4]
     if magic[:2] == GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=peekable), buffer_size=1 << 20)
+        return io.BufferedReader(_Read1(gzip.GzipFile(fileobj=peekable)), buffer_size=1 << 20)
     if magic == ZSTD_MAGIC:
         import zstandard
 

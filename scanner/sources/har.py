@@ -83,6 +83,9 @@ def _body(post: Any, pointer: str) -> ParsedBody | None:
     if not isinstance(post, dict):
         return None
     text = post.get("text")
+    params = post.get("params")
+    if isinstance(params, list) and params and "form" in str(post.get("mimeType", "")):
+        text = None  # a form post: its decoded params are the precise texts
     if isinstance(text, str) and text:
         if post.get("encoding") == "base64" or post.get("_encoding") == "base64":
             try:
@@ -91,7 +94,6 @@ def _body(post: Any, pointer: str) -> ParsedBody | None:
                 return parse_body(text, join(pointer, "text"))
             return parse_body(raw, join(pointer, "text"))
         return parse_body(text, join(pointer, "text"))
-    params = post.get("params")
     if isinstance(params, list) and params:
         parsed = ParsedBody(api="form")
         for j, param in enumerate(params):
