@@ -92,6 +92,16 @@ def scan(
     max_line_bytes: Annotated[
         int, typer.Option("--max-line-bytes", min=1024, help="Longer lines are skipped and reported.")
     ] = 16 * 1024 * 1024,
+    pii: Annotated[
+        str,
+        typer.Option("--pii", help="auto: NER only where a policy could need it; full: everywhere; patterns: no NER."),
+    ] = "auto",
+    inventory: Annotated[
+        bool, typer.Option("--inventory", help="Full detection everywhere, for a complete data-flow inventory.")
+    ] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for NER (default: all cores).")
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
 ) -> None:
     """Scan AI traffic logs against policy packs and report findings."""
@@ -99,6 +109,8 @@ def scan(
     from scanner.sources import FORMATS
 
     reports = _parse_reports(report)
+    if pii not in ("auto", "full", "patterns"):
+        raise _fail(f"--pii {pii}: choose auto, full or patterns")
     if input_format is not None and input_format not in FORMATS:
         raise _fail(f"--input-format {input_format}: unknown format (choose from {', '.join(FORMATS)})")
     settings = Settings(
@@ -111,6 +123,8 @@ def scan(
         model=model,
         min_score=min_score,
         max_line_bytes=max_line_bytes,
+        pii_mode="full" if inventory else pii,
+        **({"jobs": jobs} if jobs else {}),
     )
     result = _run(lambda: _scan(paths, settings), debug)
     _write_reports(result, reports)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,10 @@ class Settings:
     min_score: float = 0.4
     max_line_bytes: int = DEFAULT_MAX_LINE
     hash_key: str | None = None
-    batch_records: int = 256
+    batch_records: int = 512
     cache_size: int = 200_000
     parameters: dict[str, object] = field(default_factory=dict)
+    # "auto": patterns everywhere, NER where a policy could need it; "full": NER on every text
+    # (--inventory: complete data-flow inventory); "patterns": no NER at all.
+    pii_mode: str = "auto"
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)

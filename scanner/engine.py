@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scanner.catalog import Catalog
+from scanner.detectors.ner import NER_ENTITIES
 from scanner.models import ControlStats, Destination, Detection, Finding, Record, Reference
 from scanner.policy import (
     Condition,
@@ -30,6 +31,7 @@ from scanner.policy import (
     StrList,
 )
 
+_PROBE = "ner-probe"
 _NUMERIC = re.compile(r"/\d+(?=/|#|$)")
 
 
@@ -53,6 +55,10 @@ class Engine:
     stats: dict[tuple[str, str], ControlStats] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._ner_probe = [
+            Detection(_PROBE, e, self.catalog.category_of(e), "", 0, 0, 1.0, "", "")
+            for e in sorted(NER_ENTITIES)
+        ]
         for lp in self.policies:
             for control in lp.pack.controls:
                 self.stats[(lp.pack.id, control.id)] = ControlStats(
@@ -68,6 +74,25 @@ class Engine:
         if record.kind == "response" and not self.include_responses:
             return False
         return "traffic" in control.applies_to
+
+    def needs_ner(self, record: Record, destination: Destination, detections: Sequence[Detection]) -> bool:
+        """Could named entities (PERSON, LOCATION, NRP, DATE_TIME) change any finding for this record?
+
+        Evaluates each applicable control with a probe detection of every NER entity added: NER is
+        needed when the probe changes the outcome or would become part of a finding's evidence.
+        """
+        probe = list(detections) + self._ner_probe
+        for lp in self.policies:
+            for control in lp.pack.controls:
+                if not self.applies(control, record):
+                    continue
+                with_probe, evidence = self._condition(control.when, record, destination, probe)
+                if with_probe and any(d.detector == _PROBE for d in evidence):
+                    return True
+                without, _ = self._condition(control.when, record, destination, detections)
+                if with_probe != without:
+                    return True
+        return False
 
     def evaluate(
         self, record: Record, destination: Destination, detections: Sequence[Detection]

