@@ -94,10 +94,10 @@ def scan(
     ] = 16 * 1024 * 1024,
     pii: Annotated[
         str,
-        typer.Option("--pii", help="auto: NER only where a policy could need it; full: everywhere; patterns: no NER."),
+        typer.Option("--pii", help="auto: NER where policies need it; full; patterns: no NER."),
     ] = "auto",
     inventory: Annotated[
-        bool, typer.Option("--inventory", help="Full detection everywhere, for a complete data-flow inventory.")
+        bool, typer.Option("--inventory", help="Full detection, for a complete data-flow inventory.")
     ] = False,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Processes for NER (default: all cores).")
