@@ -14,11 +14,12 @@ from types import ModuleType
 from typing import BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources import har, jsonl
+from scanner.sources import bedrock, har, jsonl
 from scanner.sources._io import DEFAULT_MAX_LINE
 
 # Order matters: specific shapes before generic ones.
 FORMATS: dict[str, ModuleType] = {
+    bedrock.NAME: bedrock,
     har.NAME: har,
     jsonl.NAME: jsonl,
 }
