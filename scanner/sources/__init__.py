@@ -14,12 +14,15 @@ from types import ModuleType
 from typing import BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources import bedrock, har, jsonl
+from scanner.sources import azure, bedrock, har, jsonl, litellm, otel
 from scanner.sources._io import DEFAULT_MAX_LINE
 
 # Order matters: specific shapes before generic ones.
 FORMATS: dict[str, ModuleType] = {
+    otel.NAME: otel,
     bedrock.NAME: bedrock,
+    azure.NAME: azure,
+    litellm.NAME: litellm,
     har.NAME: har,
     jsonl.NAME: jsonl,
 }
