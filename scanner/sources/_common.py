@@ -34,7 +34,9 @@ class Item:
     pointer: str
 
     def location(self, path: str, pointer: str | None = None, record: int | None = None) -> Location:
-        return Location(path=path, line=self.line, pointer=self.pointer if pointer is None else pointer, record=record)
+        return Location(
+            path=path, line=self.line, pointer=self.pointer if pointer is None else pointer, record=record
+        )
 
 
 def first_json_line(head: bytes) -> Any | None:
@@ -148,7 +150,9 @@ def _iter_lines(
 ) -> Iterator[Item | Skipped]:
     for number, line in iter_lines(stream, options.max_line_bytes):
         if line is None:
-            yield Skipped(Location(path=path, line=number), f"line longer than {options.max_line_bytes} bytes")
+            yield Skipped(
+                Location(path=path, line=number), f"line longer than {options.max_line_bytes} bytes"
+            )
             continue
         line = line.strip()
         if not line:
@@ -214,3 +218,42 @@ def type_name(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
         type(value), "a number" if isinstance(value, int | float) else "null"
     )
+
+
+def parse_messages(messages: list[Any], pointer: str) -> ParsedBody:
+    """A bare list of chat messages (any provider's shape) found at ``pointer``."""
+    from scanner.models import Segment
+    from scanner.sources.bodies import parse_body
+
+    parsed = parse_body({"messages": messages}, "")
+    parsed.segments = [
+        Segment(pointer + seg.pointer[len("/messages") :], seg.role, seg.text)
+        if seg.pointer.startswith("/messages")
+        else seg
+        for seg in parsed.segments
+    ]
+    return parsed
+
+
+def parse_payload(value: Any, pointer: str) -> ParsedBody:
+    """A logged input of unknown shape: a request body, a message list, a prompt string, or JSON
+    held in a string (the pointer then gets its ``#``)."""
+    from scanner.sources.bodies import parse_body
+
+    decoded = maybe_json(value)
+    if decoded is not value:
+        pointer += "#"
+    if isinstance(decoded, list) and any(
+        isinstance(m, dict) and ("role" in m or "content" in m) for m in decoded
+    ):
+        return parse_messages(decoded, pointer)
+    if isinstance(decoded, dict):
+        return parse_body(decoded, pointer)
+    parsed = ParsedBody(api="text")
+    parsed.strings(pointer, "user", decoded)
+    return parsed
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (for optional nested objects)."""
+    return value if isinstance(value, dict) else {}

@@ -96,3 +96,27 @@ def target_for(
     if key in _AZURE:
         return None  # the resource host is not derivable from a model name
     return _BASES.get(key)
+
+
+# Model-name families whose provider is unambiguous. Used only when a log names a model but no
+# provider or URL (e.g. a Langfuse generation from the OpenAI SDK integration); records whose
+# target was inferred this way say so in ``attributes["target_inferred"]``.
+_MODEL_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "dall-e", "davinci", "babbage"), "openai"),
+    (("claude",), "anthropic"),
+    (("gemini", "text-bison", "chat-bison"), "gemini"),
+    (("mistral", "mixtral", "codestral", "pixtral", "ministral"), "mistral"),
+    (("command",), "cohere"),
+    (("deepseek",), "deepseek"),
+    (("grok",), "x_ai"),
+)
+
+
+def provider_from_model(model: str | None) -> str | None:
+    if not model:
+        return None
+    name = model.lower()
+    for prefixes, provider in _MODEL_FAMILIES:
+        if name.startswith(prefixes):
+            return provider
+    return None

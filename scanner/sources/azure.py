@@ -151,10 +151,8 @@ def _gateway(
         return
     key = "requestBody" if props.get("requestBody") not in (None, "") else "backendRequestBody"
     body = props.get(key)
-    if body in (None, ""):
-        parsed = ParsedBody(api="azure.gateway")  # no body logged: still a call to this destination
-    else:
-        parsed = parse_body(body, join(ppointer, key))
+    # No body logged: still a call to this destination, counted with no segments.
+    parsed = ParsedBody(api="azure.gateway") if body in (None, "") else parse_body(body, join(ppointer, key))
     attributes: dict[str, Any] = {
         "operation": text(props.get("operationId")),
         "request_length": props.get("requestSize"),
@@ -163,7 +161,9 @@ def _gateway(
         "gateway_location": text(_get(rec, "location")),
     }
     attributes = {k: v for k, v in attributes.items() if v is not None}
-    yield record_from(parsed, loc, "request", target, provider="azure_openai", attributes=attributes, **common)
+    yield record_from(
+        parsed, loc, "request", target, provider="azure_openai", attributes=attributes, **common
+    )
     rkey = "responseBody" if props.get("responseBody") not in (None, "") else "backendResponseBody"
     if options.include_responses and props.get(rkey) not in (None, ""):
         resp = parse_response(props[rkey], join(ppointer, rkey))

@@ -113,7 +113,12 @@ def _records(
         "request_id": text(log.get("requestId")),
     }
     yield record_from(
-        parsed, Location(path, item.line, loc.pointer, index), "request", target, attributes=attributes, **common
+        parsed,
+        Location(path, item.line, loc.pointer, index),
+        "request",
+        target,
+        attributes=attributes,
+        **common,
     )
     out = log.get("output")
     if options.include_responses and isinstance(out, dict) and out.get("outputBodyJson") is not None:

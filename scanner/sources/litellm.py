@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import Item, head_text, iter_json, maybe_json, record_from, text, type_name
+from scanner.sources._common import Item, head_text, iter_json, maybe_json, obj, record_from, text, type_name
 from scanner.sources._targets import split_model, target_for
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
@@ -79,7 +79,7 @@ def _records(
     if "call_type" not in row or not ("messages" in row or "proxy_server_request" in row):
         yield Skipped(loc, "not a LiteLLM log entry (no call_type or messages)")
         return
-    hidden = row.get("hidden_params") if isinstance(row.get("hidden_params"), dict) else {}
+    hidden = obj(row.get("hidden_params"))
     metadata = maybe_json(row.get("metadata"))
     model = text(row.get("model")) or text(hidden.get("litellm_model_name"))
     provider = text(row.get("custom_llm_provider"))
@@ -109,7 +109,9 @@ def _records(
     }
     attributes = {"call_type": text(row.get("call_type")), "status": text(row.get("status"))}
     attributes = {k: v for k, v in attributes.items() if v is not None}
-    yield record_from(parsed, Location(path, item.line, where, index), "request", target, attributes=attributes, **common)
+    yield record_from(
+        parsed, Location(path, item.line, where, index), "request", target, attributes=attributes, **common
+    )
     response = maybe_json(row.get("response"))
     if options.include_responses and response not in (None, {}, "", []):
         rpointer = join(where, "response") + ("#" if isinstance(row.get("response"), str) else "")
@@ -135,7 +137,9 @@ def _request(row: dict[str, Any], where: str) -> ParsedBody:
         # parse_body put them under /messages; the text is JSON held in that string.
         for i, seg in enumerate(parsed.segments):
             parsed.segments[i] = type(seg)(
-                seg.pointer.replace(join(where, "messages"), join(where, "messages") + "#", 1), seg.role, seg.text
+                seg.pointer.replace(join(where, "messages"), join(where, "messages") + "#", 1),
+                seg.role,
+                seg.text,
             )
         return parsed
     if isinstance(decoded, list):

@@ -146,7 +146,7 @@ def _span(
         yield Skipped(loc, f"span is {type_name(span)}, not an object")
         return
     attrs = _attributes(span.get("attributes"))
-    events = span.get("events") if isinstance(span.get("events"), list) else []
+    events: list[Any] = span["events"] if isinstance(span.get("events"), list) else []
     is_genai = any(k.startswith("gen_ai.") for k in attrs) or any(
         isinstance(e, dict) and str(e.get("name", "")).startswith("gen_ai.") for e in events
     )
@@ -194,7 +194,12 @@ def _span(
     )
     if options.include_responses and (response.segments or response.unscanned_parts):
         yield record_from(
-            response, Location(path, item.line, sp, index + 1), "response", target, attributes=attributes, **common
+            response,
+            Location(path, item.line, sp, index + 1),
+            "response",
+            target,
+            attributes=attributes,
+            **common,
         )
 
 
@@ -223,7 +228,7 @@ def _content_attributes(
         ("gen_ai.output.messages", response, "assistant"),
     ):
         if key in attrs:
-            i, value, suffix = attrs[key]
+            _, value, suffix = attrs[key]
             pointer = ap + suffix
             decoded = maybe_json(value)
             if isinstance(value, str) and decoded is not value:
@@ -286,8 +291,10 @@ def _messages(parsed: ParsedBody, messages: Any, pointer: str, default_role: str
                 parsed.text(join(mp, "content"), role, content)
             for j, call in enumerate(message.get("tool_calls") or []):
                 if isinstance(call, dict):
-                    fn = call.get("function") if isinstance(call.get("function"), dict) else call
-                    parsed.strings(join(mp, "tool_calls", j, "function", "arguments"), "tool_call", fn.get("arguments"))
+                    fn: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else call
+                    parsed.strings(
+                        join(mp, "tool_calls", j, "function", "arguments"), "tool_call", fn.get("arguments")
+                    )
 
 
 def _parts(parsed: ParsedBody, parts: Any, pointer: str, role: str) -> None:
@@ -329,7 +336,9 @@ def _message_event(parsed: ParsedBody, attrs: dict[str, tuple[int, Any, str]], e
                     _parts(parsed, content, join(pointer, "content"), role)
                 else:
                     parsed.text(join(pointer, "content"), role, content)
-                parsed.strings(join(pointer, "tool_calls"), "tool_call", _arguments(decoded.get("tool_calls")))
+                parsed.strings(
+                    join(pointer, "tool_calls"), "tool_call", _arguments(decoded.get("tool_calls"))
+                )
             elif isinstance(decoded, list):
                 _parts(parsed, decoded, pointer, role)
             else:
@@ -351,7 +360,9 @@ def _arguments(calls: Any) -> Any:
     """Only the arguments of tool calls (ids and names are not free text)."""
     if isinstance(calls, list):
         return [
-            {"function": {"arguments": (c.get("function") or {}).get("arguments")}} if isinstance(c, dict) else c
+            {"function": {"arguments": (c.get("function") or {}).get("arguments")}}
+            if isinstance(c, dict)
+            else c
             for c in calls
         ]
     return calls

@@ -26,7 +26,7 @@ _SKIP_KEYS = {"usage", "metrics", "usageMetadata", "amazon-bedrock-invocationMet
 
 
 def parse_response(body: Any, pointer: str) -> ParsedBody:
-    """Segments of one logged response found at ``pointer`` (role ``assistant`` / ``tool_call`` / ``tool``)."""
+    """Segments of one logged response at ``pointer`` (roles ``assistant``, ``tool_call``, ``tool``)."""
     if isinstance(body, bytes | bytearray):
         try:
             body = body.decode("utf-8")
@@ -90,9 +90,7 @@ def is_stream(items: list[Any]) -> bool:
         if not isinstance(item, dict):
             continue
         kind = item.get("type")
-        if isinstance(kind, str) and (
-            kind.startswith(("message_", "content_block_", "response."))
-        ):
+        if isinstance(kind, str) and (kind.startswith(("message_", "content_block_", "response."))):
             return True
         if item.get("object") == "chat.completion.chunk":
             return True
@@ -188,7 +186,11 @@ def _event(joiner: _Joiner, parsed: ParsedBody, event: Any, prefix: str, pointer
         delta = block_delta["delta"]
         add(f"/*[{i}]{prefix}/contentBlockDelta/delta/text", "assistant", delta.get("text"))
         if isinstance(delta.get("toolUse"), dict):
-            add(f"/*[{i}]{prefix}/contentBlockDelta/delta/toolUse/input", "tool_call", delta["toolUse"].get("input"))
+            add(
+                f"/*[{i}]{prefix}/contentBlockDelta/delta/toolUse/input",
+                "tool_call",
+                delta["toolUse"].get("input"),
+            )
         if isinstance(delta.get("reasoningContent"), dict):
             add(
                 f"/*[{i}]{prefix}/contentBlockDelta/delta/reasoningContent/text",
@@ -242,7 +244,12 @@ def _whole(parsed: ParsedBody, body: dict[str, Any], pointer: str) -> None:
     elif isinstance(body.get("output"), dict) and isinstance(body["output"].get("message"), dict):
         handled = True  # Bedrock Converse
         parsed.api = "bedrock.converse"
-        _content(parsed, body["output"]["message"].get("content"), join(pointer, "output", "message", "content"), "assistant")
+        _content(
+            parsed,
+            body["output"]["message"].get("content"),
+            join(pointer, "output", "message", "content"),
+            "assistant",
+        )
     if isinstance(body.get("content"), list) and body.get("type") == "message":  # Anthropic
         handled = True
         parsed.api = "anthropic.messages"
@@ -253,7 +260,10 @@ def _whole(parsed: ParsedBody, body: dict[str, Any], pointer: str) -> None:
         for i, cand in enumerate(body["candidates"]):
             if isinstance(cand, dict) and isinstance(cand.get("content"), dict):
                 _content(
-                    parsed, cand["content"].get("parts"), join(pointer, "candidates", i, "content", "parts"), "assistant"
+                    parsed,
+                    cand["content"].get("parts"),
+                    join(pointer, "candidates", i, "content", "parts"),
+                    "assistant",
                 )
     for key in ("results", "generations", "outputs"):  # Titan, Cohere, Mistral native
         if isinstance(body.get(key), list):
@@ -281,10 +291,14 @@ def _message(parsed: ParsedBody, message: dict[str, Any], mp: str) -> None:
     for j, call in enumerate(message.get("tool_calls") or []):
         if isinstance(call, dict) and isinstance(call.get("function"), dict):
             parsed.strings(
-                join(mp, "tool_calls", j, "function", "arguments"), "tool_call", call["function"].get("arguments")
+                join(mp, "tool_calls", j, "function", "arguments"),
+                "tool_call",
+                call["function"].get("arguments"),
             )
     if isinstance(message.get("function_call"), dict):
-        parsed.strings(join(mp, "function_call", "arguments"), "tool_call", message["function_call"].get("arguments"))
+        parsed.strings(
+            join(mp, "function_call", "arguments"), "tool_call", message["function_call"].get("arguments")
+        )
 
 
 def _responses_item(parsed: ParsedBody, item: dict[str, Any], ip: str) -> None:
