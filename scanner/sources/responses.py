@@ -272,7 +272,7 @@ def _whole(parsed: ParsedBody, body: dict[str, Any], pointer: str) -> None:
                 if isinstance(item, dict):
                     parsed.text(join(pointer, key, i, "outputText"), "assistant", item.get("outputText"))
                     parsed.text(join(pointer, key, i, "text"), "assistant", item.get("text"))
-    for key in ("generation", "completion", "outputText"):  # Llama, Anthropic legacy
+    for key in ("generation", "completion", "outputText", "text"):  # Llama, Anthropic legacy, Cohere
         if isinstance(body.get(key), str):
             handled = True
             parsed.text(join(pointer, key), "assistant", body[key])

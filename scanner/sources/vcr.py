@@ -54,7 +54,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         loc = Location(path=path, pointer=pointer)
         request = interaction.get("request") if isinstance(interaction, dict) else None
         if not isinstance(request, dict):
-            yield Skipped(loc, f"interaction {i} has no request")
+            yield Skipped(loc, "interaction has no request")
             continue
         uri = text(request.get("uri"))
         if uri is None:
@@ -98,10 +98,7 @@ def _load(data: bytes) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise SourceError(
-            f"malformed YAML: {exc.problem or 'parse error'}" + (f" at line {line}" if line else ""),
-            f"line {line}" if line else None,
-        ) from None
+        raise SourceError(f"malformed YAML: {exc.problem or 'parse error'}", f"line {line}" if line else None) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"malformed YAML ({type(exc).__name__})") from None
 
