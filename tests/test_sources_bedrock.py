@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from traffic_helpers import FIXTURES, external, read_all, records, shape, sniffed
+from traffic_helpers import FIXTURES, assert_pointers_resolve, external, read_all, records, shape, sniffed
 
 from scanner.catalog import load_catalog
 from scanner.destinations import Classifier
@@ -204,3 +204,9 @@ def test_real_invocation_log_excerpt_parses() -> None:
     assert reqs[3].model is not None and "inference-profile/us.anthropic" in reqs[3].model
     streamed = records(items, "response")[1]
     assert [s.text for s in streamed.segments] == ["Sorry, the model cannot answer this question."]
+
+
+@pytest.mark.parametrize("name", ["invocations.jsonl", "cloudwatch-subscription.json.gz", "cloudwatch-export.log"])
+def test_every_pointer_leads_to_its_text(name: str) -> None:
+    path = DIR / name
+    assert assert_pointers_resolve(path, read_all(bedrock, path)) > 0

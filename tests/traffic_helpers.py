@@ -53,3 +53,61 @@ def external(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"external sample {name} not available")
     return path
+
+
+def _load(path: Path, line: int | None) -> Any:
+    import json
+
+    import yaml
+
+    from scanner.sources.mitm import iter_flows
+
+    with open_binary(path) as stream:
+        data = stream.read()
+    if path.suffix == ".mitm":
+        import io
+
+        return [flow for _, flow in iter_flows(io.BytesIO(data))]
+    if line is not None:
+        text = data.decode("utf-8").splitlines()[line - 1]
+        if text[:1].isdigit():  # CloudWatch export "<timestamp> {json}"
+            text = text.split(" ", 1)[1]
+        return json.loads(text)
+    if path.suffix in (".yaml", ".yml"):
+        return yaml.safe_load(data)
+    return json.loads(data)
+
+
+def resolve(root: Any, pointer: str) -> Any:
+    """Follow a segment pointer, decoding JSON held in strings at each ``#``."""
+    import gzip
+    import json
+
+    value = root
+    for n, part in enumerate(pointer.split("#")):
+        if n:
+            if isinstance(value, bytes):
+                value = gzip.decompress(value) if value[:2] == b"\x1f\x8b" else value
+            value = json.loads(value)
+        for token in [t for t in part.split("/")[1:]]:
+            key = token.replace("~1", "/").replace("~0", "~")
+            value = value[int(key)] if isinstance(value, list) else value[key]
+    return value
+
+
+def assert_pointers_resolve(path: Path, items: list[Record | Skipped]) -> int:
+    """Every segment's pointer leads, in the file itself, to exactly the segment's text."""
+    checked = 0
+    for item in items:
+        if not isinstance(item, Record):
+            continue
+        root = _load(path, item.location.line)
+        for seg in item.segments:
+            if "*" in seg.pointer:  # reassembled from stream events
+                continue
+            value = resolve(root, seg.pointer)
+            if isinstance(value, bytes):
+                value = value.decode("utf-8")
+            assert value == seg.text, seg.pointer
+            checked += 1
+    return checked

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from scanner.models import Location, Record, Skipped
+from scanner.models import Location, Record, Segment, Skipped
 from scanner.sources._common import Item, head_text, iter_json, maybe_json, record_from, text, type_name
 from scanner.sources._targets import target_for
 from scanner.sources.bodies import ParsedBody, join
@@ -47,6 +47,7 @@ _MESSAGE_EVENTS = {
 }
 _FLAT = re.compile(r"^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$")
 _MEDIA_PARTS = {"blob", "uri", "file", "image", "audio", "video"}
+_STRUCTURED = re.compile(r"^/(?:events/(\d+)/)?attributes/(\d+)/value/(?:arrayValue|kvlistValue)(/[^#]*)?(#.*)?$")
 
 
 def sniff(head: bytes, name: str) -> bool:
@@ -169,6 +170,9 @@ def _span(
             _message_event(request, eattrs, ep, _MESSAGE_EVENTS[name])
         elif name == "gen_ai.choice":
             _message_event(response, eattrs, ep, "assistant")
+
+    request.segments = [_raw_pointer(seg, span, sp) for seg in request.segments]
+    response.segments = [_raw_pointer(seg, span, sp) for seg in response.segments]
 
     def attr(key: str) -> Any:
         return attrs[key][1] if key in attrs else None
@@ -366,3 +370,44 @@ def _arguments(calls: Any) -> Any:
             for c in calls
         ]
     return calls
+
+
+def _raw_pointer(seg: Segment, span: dict[str, Any], sp: str) -> Segment:
+    """Rewrite the pointer of a text read from an ``arrayValue``/``kvlistValue`` attribute, which was
+    built on the decoded value (``…/arrayValue/0/parts/0/content``), into its real place in the file
+    (``…/arrayValue/values/0/kvlistValue/values/1/value/arrayValue/values/0/…/stringValue``)."""
+    if not seg.pointer.startswith(sp):
+        return seg
+    m = _STRUCTURED.match(seg.pointer[len(sp) :])
+    if m is None:
+        return seg
+    try:
+        owner = span if m.group(1) is None else span["events"][int(m.group(1))]
+        raw = owner["attributes"][int(m.group(2))]["value"]
+    except (KeyError, IndexError, TypeError):
+        return seg
+    paths: dict[str, str] = {}
+    _paths(raw, "", "", paths)
+    logical = m.group(3) or ""
+    real = paths.get(logical)
+    if real is None:
+        return seg
+    base = sp + ("" if m.group(1) is None else f"/events/{m.group(1)}") + f"/attributes/{m.group(2)}/value"
+    return Segment(base + real + (m.group(4) or ""), seg.role, seg.text)
+
+
+def _paths(raw: Any, logical: str, real: str, out: dict[str, str]) -> None:
+    """Map every node of an OTLP ``AnyValue`` from its decoded pointer to its pointer in the file."""
+    if not isinstance(raw, dict):
+        return
+    if "arrayValue" in raw:
+        values = (raw["arrayValue"] or {}).get("values") or []
+        for i, v in enumerate(values):
+            _paths(v, f"{logical}/{i}", f"{real}/arrayValue/values/{i}", out)
+    elif "kvlistValue" in raw:
+        values = (raw["kvlistValue"] or {}).get("values") or []
+        for i, kv in enumerate(values):
+            if isinstance(kv, dict) and isinstance(kv.get("key"), str):
+                _paths(kv.get("value"), join(logical, kv["key"]), f"{real}/kvlistValue/values/{i}/value", out)
+    elif raw:
+        out[logical] = f"{real}/{next(iter(raw))}"
