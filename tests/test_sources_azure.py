@@ -29,7 +29,10 @@ def test_diagnostic_records_have_no_segments_but_count_destination_and_volume() 
     items = read_all(azure, DIR / "openai-requestresponse.log")
     assert shape(items) == [("request", 1, "", []), ("request", 2, "", [])]
     first, second = records(items)
-    assert first.target == "https://acme-aoai-aue.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions"
+    assert (
+        first.target
+        == "https://acme-aoai-aue.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions"
+    )
     assert first.model == "gpt-4o"
     assert first.request_id == "4f7d8c1e-0a9b-4c1d-9e2f-3a4b5c6d7e8f"
     # ``properties`` is a JSON string on line 1 and an object on line 2: both are read.

@@ -19,7 +19,8 @@ def classifier() -> Classifier:
 
 
 @pytest.mark.parametrize(
-    "name", ["invocations.jsonl", "cloudwatch-subscription.json.gz", "cloudwatch-export.log", "malformed.jsonl"]
+    "name",
+    ["invocations.jsonl", "cloudwatch-subscription.json.gz", "cloudwatch-export.log", "malformed.jsonl"],
 )
 def test_sniffed_without_a_flag(name: str) -> None:
     assert sniffed(DIR / name) == "bedrock"
@@ -107,8 +108,13 @@ def test_model_and_target_name_the_inference_profile() -> None:
         "au.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse"
     )
     assert reqs[0].request_id == "7d1c7c07-0b5e-4c55-9d4f-4a1f5c2a9f01"
-    assert reqs[2].model == "arn:aws:bedrock:us-west-2:111122223333:inference-profile/us.meta.llama3-1-70b-instruct-v1:0"
-    assert "/model/arn%3Aaws%3Abedrock%3Aus-west-2%3A111122223333%3Ainference-profile%2Fus.meta" in str(reqs[2].target)
+    assert (
+        reqs[2].model
+        == "arn:aws:bedrock:us-west-2:111122223333:inference-profile/us.meta.llama3-1-70b-instruct-v1:0"
+    )
+    assert "/model/arn%3Aaws%3Abedrock%3Aus-west-2%3A111122223333%3Ainference-profile%2Fus.meta" in str(
+        reqs[2].target
+    )
 
 
 def test_destinations_say_where_inference_may_run(classifier: Classifier) -> None:
@@ -120,13 +126,24 @@ def test_destinations_say_where_inference_may_run(classifier: Classifier) -> Non
 @pytest.mark.parametrize(
     ("model_path", "expected"),
     [
-        ("arn%3Aaws%3Abedrock%3Aap-southeast-2%3A111122223333%3Ainference-profile%2Fus.anthropic.claude-v2%3A1", {"US"}),
-        ("arn:aws:bedrock:ap-southeast-2:111122223333:inference-profile/eu.anthropic.claude-v2:1", {"EU", "GB", "CH"}),
-        ("arn%3Aaws%3Abedrock%3Aap-southeast-2%3A111122223333%3Ainference-profile%2Fau.anthropic.claude-v2%3A1", {"AU", "NZ"}),
+        (
+            "arn%3Aaws%3Abedrock%3Aap-southeast-2%3A111122223333%3Ainference-profile%2Fus.anthropic.claude-v2%3A1",
+            {"US"},
+        ),
+        (
+            "arn:aws:bedrock:ap-southeast-2:111122223333:inference-profile/eu.anthropic.claude-v2:1",
+            {"EU", "GB", "CH"},
+        ),
+        (
+            "arn%3Aaws%3Abedrock%3Aap-southeast-2%3A111122223333%3Ainference-profile%2Fau.anthropic.claude-v2%3A1",
+            {"AU", "NZ"},
+        ),
         ("anthropic.claude-v2%3A1", {"AU"}),
     ],
 )
-def test_profile_arns_resolve_encoded_or_plain(classifier: Classifier, model_path: str, expected: set[str]) -> None:
+def test_profile_arns_resolve_encoded_or_plain(
+    classifier: Classifier, model_path: str, expected: set[str]
+) -> None:
     target = f"https://bedrock-runtime.ap-southeast-2.amazonaws.com/model/{model_path}/converse"
     assert classifier.classify(target).jurisdictions == frozenset(expected)
 
@@ -140,8 +157,14 @@ def test_cloudwatch_envelope_events_are_records() -> None:
             [
                 ("system", "/logEvents/0/message#/input/inputBodyJson/system/0/text"),
                 ("user", "/logEvents/0/message#/input/inputBodyJson/messages/0/content/0/text"),
-                ("tool_call", "/logEvents/0/message#/input/inputBodyJson/messages/1/content/0/toolUse/input/tfn"),
-                ("tool", "/logEvents/0/message#/input/inputBodyJson/messages/2/content/0/toolResult/content/0/text"),
+                (
+                    "tool_call",
+                    "/logEvents/0/message#/input/inputBodyJson/messages/1/content/0/toolUse/input/tfn",
+                ),
+                (
+                    "tool",
+                    "/logEvents/0/message#/input/inputBodyJson/messages/2/content/0/toolResult/content/0/text",
+                ),
                 ("metadata", "/logEvents/0/message#/input/inputBodyJson/requestMetadata/customer"),
                 ("metadata", "/logEvents/0/message#/identity/arn"),
             ],
@@ -206,7 +229,9 @@ def test_real_invocation_log_excerpt_parses() -> None:
     assert [s.text for s in streamed.segments] == ["Sorry, the model cannot answer this question."]
 
 
-@pytest.mark.parametrize("name", ["invocations.jsonl", "cloudwatch-subscription.json.gz", "cloudwatch-export.log"])
+@pytest.mark.parametrize(
+    "name", ["invocations.jsonl", "cloudwatch-subscription.json.gz", "cloudwatch-export.log"]
+)
 def test_every_pointer_leads_to_its_text(name: str) -> None:
     path = DIR / name
     assert assert_pointers_resolve(path, read_all(bedrock, path)) > 0

@@ -30,12 +30,21 @@ def test_runs_array() -> None:
                 ("tool", "/1/inputs/messages/0/3/kwargs/content"),
             ],
         ),
-        ("response", None, "/1/outputs", [("assistant", "/1/outputs/generations/0/0/message/kwargs/content")]),
+        (
+            "response",
+            None,
+            "/1/outputs",
+            [("assistant", "/1/outputs/generations/0/0/message/kwargs/content")],
+        ),
         ("request", None, "/2", [("user", "/2/inputs/prompts/0")]),
         ("response", None, "/2/outputs", [("assistant", "/2/outputs/generations/0/0/text")]),
     ]
     openai_run, anthropic_run = records(items)
-    assert (openai_run.target, openai_run.model, openai_run.provider) == ("https://api.openai.com/v1", "gpt-4o", "openai")
+    assert (openai_run.target, openai_run.model, openai_run.provider) == (
+        "https://api.openai.com/v1",
+        "gpt-4o",
+        "openai",
+    )
     # The invocation's own base URL wins over the provider default.
     assert anthropic_run.target == "https://api.anthropic.com"
     assert assert_pointers_resolve(DIR / "runs.json", items) == 7

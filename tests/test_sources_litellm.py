@@ -75,7 +75,12 @@ def test_spend_logs_rows() -> None:
         # Prompts not stored (the default): the call still counts for its destination.
         ("request", None, "/1", []),
         # messages and metadata held as JSON strings.
-        ("request", None, "/2", [("user", "/2/messages#/0/content"), ("metadata", "/2/metadata#/user_api_key_user_email")]),
+        (
+            "request",
+            None,
+            "/2",
+            [("user", "/2/messages#/0/content"), ("metadata", "/2/metadata#/user_api_key_user_email")],
+        ),
     ]
     targets = [r.target for r in records(items)]
     assert targets == [

@@ -23,7 +23,10 @@ def test_flows() -> None:
             "request",
             None,
             "/0",
-            [("system", "/0/request/content#/messages/0/content"), ("user", "/0/request/content#/messages/1/content")],
+            [
+                ("system", "/0/request/content#/messages/0/content"),
+                ("user", "/0/request/content#/messages/1/content"),
+            ],
         ),
         ("response", None, "/0/response", [("assistant", "/0/response/content#/choices/0/message/content")]),
         ("skipped", None, "/1", "no request body (GET)"),

@@ -24,11 +24,13 @@ def test_recordings() -> None:
         ("response", None, "/1/response", [("assistant", "/1/response#/*/choices/0/delta/content")]),
         ("skipped", None, "/2", "no request body (GET)"),
     ]
-    first, second = records(items)
+    first, _ = records(items)
     assert first.target == "https://api.openai.com:443/v1/responses"
     assert first.attributes["third_party_hosts"] == ["https://calendar-mcp.example.net/sse"]
     # SSE chunks recorded as an array of strings are joined and their deltas reassembled.
-    assert [s.text for s in records(items, "response")[1].segments] == ["Your card is 4111 1111 1111 1111, Noah."]
+    assert [s.text for s in records(items, "response")[1].segments] == [
+        "Your card is 4111 1111 1111 1111, Noah."
+    ]
     assert assert_pointers_resolve(DIR / "openai-recordings.json", items) == 4
 
 

@@ -63,7 +63,10 @@ def test_legacy_attributes_and_message_events() -> None:
             "request",
             1,
             S0,
-            [("system", f"{S0}/attributes/3/value/stringValue"), ("user", f"{S0}/attributes/5/value/stringValue")],
+            [
+                ("system", f"{S0}/attributes/3/value/stringValue"),
+                ("user", f"{S0}/attributes/5/value/stringValue"),
+            ],
         ),
         ("response", 1, S0, [("assistant", f"{S0}/attributes/7/value/stringValue")]),
         (
@@ -83,7 +86,10 @@ def test_legacy_attributes_and_message_events() -> None:
             "request",
             2,
             S0,
-            [("system", f"{S0}/attributes/3/value/stringValue"), ("user", f"{S0}/attributes/5/value/stringValue")],
+            [
+                ("system", f"{S0}/attributes/3/value/stringValue"),
+                ("user", f"{S0}/attributes/5/value/stringValue"),
+            ],
         ),
         ("response", 2, S0, [("assistant", f"{S0}/attributes/7/value/stringValue")]),
     ]
@@ -113,9 +119,18 @@ def test_spans_built_from_the_normative_message_schema(tmp_path: Path) -> None:
     assert {"TextPart", "ToolCallRequestPart", "ToolCallResponsePart", "BlobPart"} <= set(kinds)
     messages = [
         {"role": "user", "parts": [{"type": "text", "content": "text part"}]},
-        {"role": "assistant", "parts": [{"type": "tool_call", "id": "1", "name": "f", "arguments": {"q": "call arg"}}]},
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "id": "1", "name": "f", "arguments": {"q": "call arg"}}],
+        },
         {"role": "tool", "parts": [{"type": "tool_call_response", "id": "1", "response": "call result"}]},
-        {"role": "user", "parts": [{"type": "blob", "modality": "image", "content": "AAAA"}, {"type": "uri", "uri": "s3://b/k"}]},
+        {
+            "role": "user",
+            "parts": [
+                {"type": "blob", "modality": "image", "content": "AAAA"},
+                {"type": "uri", "uri": "s3://b/k"},
+            ],
+        },
         {"role": "assistant", "parts": [{"type": "reasoning", "content": "reasoning part"}]},
     ]
     jsonschema.validate(messages, schema)
@@ -129,7 +144,10 @@ def test_spans_built_from_the_normative_message_schema(tmp_path: Path) -> None:
                                 "name": "chat m",
                                 "attributes": [
                                     {"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}},
-                                    {"key": "gen_ai.input.messages", "value": {"stringValue": json.dumps(messages)}},
+                                    {
+                                        "key": "gen_ai.input.messages",
+                                        "value": {"stringValue": json.dumps(messages)},
+                                    },
                                 ],
                             }
                         ]

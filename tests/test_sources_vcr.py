@@ -13,7 +13,9 @@ DIR = FIXTURES / "vcr"
 I0 = "/interactions/0"
 
 
-@pytest.mark.parametrize("name", ["openai-chat-stream.yaml", "anthropic-tools-gzip.yaml", "malformed.yaml", "broken.yaml"])
+@pytest.mark.parametrize(
+    "name", ["openai-chat-stream.yaml", "anthropic-tools-gzip.yaml", "malformed.yaml", "broken.yaml"]
+)
 def test_sniffed_without_a_flag(name: str) -> None:
     assert sniffed(DIR / name) == "vcr"
 
@@ -25,9 +27,17 @@ def test_block_scalar_body_and_streamed_response() -> None:
             "request",
             None,
             I0,
-            [("system", f"{I0}/request/body#/messages/0/content"), ("user", f"{I0}/request/body#/messages/1/content")],
+            [
+                ("system", f"{I0}/request/body#/messages/0/content"),
+                ("user", f"{I0}/request/body#/messages/1/content"),
+            ],
         ),
-        ("response", None, f"{I0}/response", [("assistant", f"{I0}/response/body/string#/*/choices/0/delta/content")]),
+        (
+            "response",
+            None,
+            f"{I0}/response",
+            [("assistant", f"{I0}/response/body/string#/*/choices/0/delta/content")],
+        ),
         ("skipped", None, "/interactions/1", "no request body (GET)"),
     ]
     response = records(items, "response")[0]
@@ -81,7 +91,10 @@ def test_broken_yaml_is_one_error_with_its_line() -> None:
     [
         ("vcr-openai-chat-completions.yaml", "https://api.openai.com/v1/chat/completions"),
         ("vcr-openai-responses-tools.yaml", "https://api.openai.com/v1/responses"),
-        ("vcr-bedrock-converse.yaml", "https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.titan-text-lite-v1/converse"),
+        (
+            "vcr-bedrock-converse.yaml",
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.titan-text-lite-v1/converse",
+        ),
         ("vcr-anthropic-messages-tools.yaml", "https://api.anthropic.com/v1/messages"),
         ("vcr-vertexai-generate-content.yaml", None),
     ],

@@ -16,7 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "traffic"
 # Third-party samples live beside the repository, never inside it; SOVSCAN_EXTERNAL_SAMPLES
 # points elsewhere when the checkout is not next to them.
-EXTERNAL = Path(os.environ.get("SOVSCAN_EXTERNAL_SAMPLES") or REPO_ROOT.parent / "shared" / "external-samples")
+EXTERNAL = Path(
+    os.environ.get("SOVSCAN_EXTERNAL_SAMPLES") or REPO_ROOT.parent / "shared" / "external-samples"
+)
 
 
 def read_all(module: ModuleType, path: Path, include_responses: bool = True) -> list[Record | Skipped]:
@@ -31,7 +33,8 @@ def sniffed(path: Path) -> str | None:
 
 
 def shape(items: list[Record | Skipped]) -> list[tuple[Any, ...]]:
-    """Records as (kind, line, pointer, [(role, segment pointer), ...]); skips as ("skipped", line, pointer, reason)."""
+    """Records as (kind, line, pointer, [(role, segment pointer), ...]);
+    skips as ("skipped", line, pointer, reason)."""
     out: list[tuple[Any, ...]] = []
     for item in items:
         loc = item.location

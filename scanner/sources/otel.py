@@ -47,7 +47,9 @@ _MESSAGE_EVENTS = {
 }
 _FLAT = re.compile(r"^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$")
 _MEDIA_PARTS = {"blob", "uri", "file", "image", "audio", "video"}
-_STRUCTURED = re.compile(r"^/(?:events/(\d+)/)?attributes/(\d+)/value/(?:arrayValue|kvlistValue)(/[^#]*)?(#.*)?$")
+_STRUCTURED = re.compile(
+    r"^/(?:events/(\d+)/)?attributes/(\d+)/value/(?:arrayValue|kvlistValue)(/[^#]*)?(#.*)?$"
+)
 
 
 def sniff(head: bytes, name: str) -> bool:

@@ -98,7 +98,9 @@ def _load(data: bytes) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise SourceError(f"malformed YAML: {exc.problem or 'parse error'}", f"line {line}" if line else None) from None
+        raise SourceError(
+            f"malformed YAML: {exc.problem or 'parse error'}", f"line {line}" if line else None
+        ) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"malformed YAML ({type(exc).__name__})") from None
 
