@@ -235,3 +235,12 @@ def test_real_invocation_log_excerpt_parses() -> None:
 def test_every_pointer_leads_to_its_text(name: str) -> None:
     path = DIR / name
     assert assert_pointers_resolve(path, read_all(bedrock, path)) > 0
+
+
+def test_aws_logs_filter_log_events_output() -> None:
+    items = read_all(bedrock, DIR / "filter-log-events.json", include_responses=False)
+    assert [(r.location.pointer, r.model) for r in records(items)] == [
+        ("/events/0/message", "au.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("/events/1/message", "amazon.titan-text-express-v1"),
+    ]
+    assert assert_pointers_resolve(DIR / "filter-log-events.json", items) == 8

@@ -15,7 +15,9 @@ in the order the semantic conventions evolved:
 Outputs (``gen_ai.output.messages``, ``gen_ai.completion.N.content``, ``gen_ai.choice`` events)
 form a response record when responses are included. The target is ``url.full``, else
 ``server.address``/``server.port``, else the provider (``gen_ai.provider.name``, formerly
-``gen_ai.system``) and model. Attribute values may be JSON strings, ``arrayValue`` or ``kvlistValue``.
+``gen_ai.system``) and model. Attribute values may be JSON strings (pointers then continue after a
+``#``) or structured ``arrayValue``/``kvlistValue`` (pointers then lead through ``values/N/value``
+to the ``stringValue`` itself).
 Spans without GenAI content (HTTP, database, framework spans) are reported as skipped.
 """
 

@@ -5,8 +5,8 @@ still a disclosure: OpenAI ``chat.completion.chunk`` deltas and Responses ``*.de
 Anthropic ``content_block_delta``, Bedrock ConverseStream ``contentBlockDelta`` and the
 InvokeModelWithResponseStream chunk arrays of each model family, Gemini stream arrays, and
 Server-Sent-Events text (``data: {...}`` lines) holding any of those. A reassembled text's pointer
-names the event field it was joined from, with ``*`` for "every event"
-(``/output/outputBodyJson/*/delta/text``).
+names the event field it was joined from, with ``*`` for "every event" and ``*[i]`` for "every
+event of block/output ``i``" (``/output/outputBodyJson/*[0]/delta/text``).
 
 Whole responses: OpenAI Chat and Responses, Anthropic Messages, Bedrock Converse and native
 bodies (Titan, Llama, Cohere, Mistral), Gemini ``candidates``. Anything else: every free-text leaf.
