@@ -108,7 +108,7 @@ def test_malformed_records_are_skipped_with_line_and_reason() -> None:
         ("request", 1, "", []),
         ("skipped", 2, "", "malformed JSON at column 44"),
         ("skipped", 3, "", "properties is a number, not an object"),
-        ("skipped", 4, "", "unsupported category 'Audit'"),
+        ("skipped", 4, "", "unsupported category Audit"),
         ("skipped", 5, "", "no backendUrl or url"),
     ]
 

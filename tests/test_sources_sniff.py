@@ -94,3 +94,17 @@ def test_json_lines_with_a_damaged_first_line_are_still_read_line_by_line(tmp_pa
     path.write_text('{"schemaType":"ModelInvocationLog","modelId": \n' + "\n".join(lines[:2]) + "\n")
     items = read_all(bedrock, path, include_responses=False)
     assert [(s[0], s[1]) for s in shape(items)] == [("skipped", 1), ("request", 2), ("request", 3)]
+
+
+def test_skip_reasons_never_quote_free_text_from_the_log(tmp_path: Path) -> None:
+    from scanner.sources import azure, langfuse
+
+    secret = "olivia.bennett@example.com.au TFN 123 456 782"
+    path = tmp_path / "odd.log"
+    path.write_text(json.dumps({"category": secret, "properties": {}}) + "\n")
+    ((_, _, _, reason),) = shape(read_all(azure, path))
+    assert reason == "unsupported category unrecognised"
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps({"type": secret, "trace_id": "t", "input": "x"}) + "\n")
+    ((_, _, _, reason),) = shape(read_all(langfuse, path))
+    assert secret not in reason and "olivia" not in reason

@@ -10,6 +10,7 @@ Malformed lines become ``Skipped`` with their line number; a malformed whole doc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -257,3 +258,14 @@ def parse_payload(value: Any, pointer: str) -> ParsedBody:
 def obj(value: Any) -> dict[str, Any]:
     """``value`` if it is a JSON object, else an empty one (for optional nested objects)."""
     return value if isinstance(value, dict) else {}
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9_.:/+-]{1,40}$")
+
+
+def label(value: Any, default: str = "unrecognised") -> str:
+    """A log's own short identifier (a method, type or category) fit to quote in a skip reason.
+
+    Anything else could be free text, and skip reasons must never carry input content.
+    """
+    return value if isinstance(value, str) and _LABEL.match(value) else default

@@ -22,7 +22,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import Item, head_text, iter_json, maybe_json, record_from, text, type_name
+from scanner.sources._common import (
+    Item,
+    head_text,
+    iter_json,
+    label,
+    maybe_json,
+    record_from,
+    text,
+    type_name,
+)
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -101,7 +110,7 @@ def _records(
     if category and category.lower() == "gatewaylogs":
         yield from _gateway(rec, props, ppointer, Location(path, item.line, where, index), common, options)
         return
-    yield Skipped(loc, f"unsupported category {category!r}" if category else "no category")
+    yield Skipped(loc, f"unsupported category {label(category)}" if category else "no category")
 
 
 def _diagnostic(rec: dict[str, Any], props: dict[str, Any], loc: Location, common: dict[str, Any]) -> Record:

@@ -20,6 +20,7 @@ from scanner.sources._common import (
     Item,
     head_text,
     iter_json,
+    label,
     maybe_json,
     parse_payload,
     record_from,
@@ -112,7 +113,7 @@ def _records(
         return
     if kind.upper() != "GENERATION":
         # Traces, spans, events and scores are stored in Langfuse but are not model calls.
-        yield Skipped(loc, f"not a model call ({kind})")
+        yield Skipped(loc, f"not a model call ({label(kind)})")
         return
     model = text(obs.get("model")) or text(_field(obs, "providedModelName", "provided_model_name"))
     params = maybe_json(_field(obs, "modelParameters", "model_parameters"))

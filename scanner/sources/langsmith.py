@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import Item, head_text, iter_json, obj, record_from, text, type_name
+from scanner.sources._common import Item, head_text, iter_json, label, obj, record_from, text, type_name
 from scanner.sources._targets import provider_from_model, split_model, target_for
 from scanner.sources.bodies import ParsedBody, _content, join, parse_body
 from scanner.sources.responses import parse_response
@@ -89,7 +89,7 @@ def _records(
         return
     run_type = text(run.get("run_type"))
     if run_type not in _MODEL_RUNS:
-        yield Skipped(loc, f"not a model call ({run_type or 'no run_type'} run)")
+        yield Skipped(loc, f"not a model call ({label(run_type, 'no run_type')} run)")
         return
     inputs = run.get("inputs")
     if not isinstance(inputs, dict):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.errors import SourceError
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import record_from, text
+from scanner.sources._common import label, record_from, text
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -126,11 +126,11 @@ def _decoded(content: Any, headers: dict[str, str]) -> tuple[bytes | None, str |
 
             raw = zstandard.ZstdDecompressor().decompress(raw, max_output_size=64 << 20)
         elif encoding not in ("", "identity"):
-            return None, f"unsupported content-encoding {encoding}"
+            return None, f"unsupported content-encoding {label(encoding)}"
     except (OSError, EOFError, zlib.error, ValueError):
-        return None, f"corrupt {encoding} body"
+        return None, f"corrupt {label(encoding)} body"
     except Exception as exc:  # zstandard.ZstdError is not a subclass of the above
-        return None, f"corrupt {encoding} body ({type(exc).__name__})"
+        return None, f"corrupt {label(encoding)} body ({type(exc).__name__})"
     return raw, None
 
 
@@ -143,7 +143,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             yield Skipped(loc, f"flow at byte {offset} is not a dict")
             continue
         if _s(flow.get("type")) != "http":
-            yield Skipped(loc, f"not an HTTP flow ({_s(flow.get('type')) or 'no type'})")
+            yield Skipped(loc, f"not an HTTP flow ({label(_s(flow.get('type')), 'no type')})")
             continue
         request = flow.get("request")
         if not isinstance(request, dict):
@@ -156,7 +156,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             yield Skipped(loc, problem)
             continue
         if body is None:
-            yield Skipped(loc, f"no request body ({_s(request.get('method')) or 'GET'})")
+            yield Skipped(loc, f"no request body ({label(_s(request.get('method')), 'GET')})")
             continue
         parsed: ParsedBody = parse_body(body, join(pointer, "request", "content"))
         ts = request.get("timestamp_start")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import head_text, iter_json, record_from, text, type_name
+from scanner.sources._common import head_text, iter_json, label, record_from, text, type_name
 from scanner.sources.bodies import join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -53,7 +53,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         target = scope.rstrip("/") + (text(call.get("path")) or "")
         body = call.get("body")
         if body in (None, "", {}):
-            yield Skipped(loc, f"no request body ({text(call.get('method')) or 'GET'})")
+            yield Skipped(loc, f"no request body ({label(call.get('method'), 'GET')})")
             continue
         parsed = parse_body(body, join(where, "body"))
         yield record_from(parsed, Location(path, item.line, where, index), "request", target)

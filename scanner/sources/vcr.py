@@ -20,7 +20,7 @@ import yaml
 
 from scanner.errors import SourceError
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import head_text, record_from, text, type_name
+from scanner.sources._common import head_text, label, record_from, text, type_name
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -66,7 +66,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             yield Skipped(loc, problem)
             continue
         if body is None:
-            yield Skipped(loc, f"no request body ({text(request.get('method')) or 'GET'})")
+            yield Skipped(loc, f"no request body ({label(request.get('method'), 'GET')})")
             continue
         bpointer = join(pointer, "request", "body")
         if isinstance(request.get("body"), dict):
