@@ -90,7 +90,7 @@ def iter_flows(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
         try:
             flow, nxt = _parse(data, pos)
         except (ValueError, IndexError):
-            raise SourceError(f"truncated or malformed flow at byte {pos}", f"byte {pos}") from None
+            raise SourceError("truncated or malformed flow", f"byte {pos}") from None
         yield pos, flow
         pos = nxt
 
