@@ -17,7 +17,9 @@ S0 = "/resourceSpans/0/scopeSpans/0/spans/0"
 S1 = "/resourceSpans/0/scopeSpans/0/spans/1"
 
 
-@pytest.mark.parametrize("name", ["genai-current.json", "genai-legacy.jsonl", "malformed.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["genai-current.json", "genai-legacy.jsonl", "genai-events-logs.json", "malformed.jsonl"]
+)
 def test_sniffed_without_a_flag(name: str) -> None:
     assert sniffed(DIR / name) == "otel"
 
@@ -106,7 +108,7 @@ def test_legacy_attributes_and_message_events() -> None:
 def test_malformed_lines_and_spans_are_skipped() -> None:
     assert shape(read_all(otel, DIR / "malformed.jsonl", include_responses=False))[1:] == [
         ("skipped", 2, "", "malformed JSON at column 44"),
-        ("skipped", 3, "", "not an OTLP trace export (no resourceSpans array)"),
+        ("skipped", 3, "", "not an OTLP trace or log export (no resourceSpans)"),
         ("skipped", 4, S0, "span is a string, not an object"),
     ]
 
@@ -167,3 +169,36 @@ def test_spans_built_from_the_normative_message_schema(tmp_path: Path) -> None:
         ("assistant", "reasoning part"),
     ]
     assert record.unscanned_parts == 2
+
+
+def test_events_exported_as_log_records_group_into_one_call() -> None:
+    items = read_all(otel, DIR / "genai-events-logs.json")
+    lr = "/resourceLogs/0/scopeLogs/0/logRecords"
+    body = "body/kvlistValue/values"
+    assert shape(items) == [
+        ("skipped", None, f"{lr}/5", "not a GenAI event"),
+        (
+            "request",
+            None,
+            f"{lr}/0",
+            [
+                ("system", f"{lr}/0/{body}/0/value/stringValue"),
+                ("user", f"{lr}/1/{body}/0/value/stringValue"),
+                (
+                    "tool_call",
+                    f"{lr}/2/{body}/0/value/arrayValue/values/0/kvlistValue/values/2/value/kvlistValue/values/1"
+                    "/value/stringValue#/card",
+                ),
+                ("tool", f"{lr}/3/{body}/0/value/stringValue"),
+            ],
+        ),
+        (
+            "response",
+            None,
+            f"{lr}/0",
+            [("assistant", f"{lr}/4/{body}/2/value/kvlistValue/values/0/value/stringValue")],
+        ),
+    ]
+    request = records(items)[0]
+    assert (request.target, request.app) == ("https://api.openai.com/v1", "payroll-bot")
+    assert assert_pointers_resolve(DIR / "genai-events-logs.json", items) == 5

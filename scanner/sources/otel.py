@@ -1,5 +1,6 @@
 """OpenTelemetry GenAI traces in OTLP/JSON: one ``ExportTraceServiceRequest`` document
-(``resourceSpans[].scopeSpans[].spans[]``) or the file exporter's JSON lines of them.
+(``resourceSpans[].scopeSpans[].spans[]``) or the file exporter's JSON lines of them; also OTLP
+log exports (``resourceLogs[]``) where instrumentations emitted the GenAI events as log records.
 
 Every span that carries GenAI attributes or events is a request record. Its texts come from,
 in the order the semantic conventions evolved:
@@ -18,7 +19,8 @@ form a response record when responses are included. The target is ``url.full``, 
 ``gen_ai.system``) and model. Attribute values may be JSON strings (pointers then continue after a
 ``#``) or structured ``arrayValue``/``kvlistValue`` (pointers then lead through ``values/N/value``
 to the ``stringValue`` itself).
-Spans without GenAI content (HTTP, database, framework spans) are reported as skipped.
+Spans without GenAI content (HTTP, database, framework spans) are reported as skipped. In log
+exports, the GenAI event records of one span (``traceId`` + ``spanId``) form one call.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ _STRUCTURED = re.compile(
 
 def sniff(head: bytes, name: str) -> bool:
     start = head_text(head, 4096)
-    return start[:1] in (b"{", b"[") and b'"resourceSpans"' in start
+    return start[:1] in (b"{", b"[") and (
+        b'"resourceSpans"' in start or (b'"resourceLogs"' in start and b"gen_ai." in head)
+    )
 
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
@@ -66,8 +70,14 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             yield item
             continue
         doc = item.value
+        if isinstance(doc, dict) and isinstance(doc.get("resourceLogs"), list):
+            for out in _log_records(doc, item, path, index, options):
+                if isinstance(out, Record):
+                    index += 1
+                yield out
+            continue
         if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans"), list):
-            yield Skipped(item.location(path), "not an OTLP trace export (no resourceSpans array)")
+            yield Skipped(item.location(path), "not an OTLP trace or log export (no resourceSpans)")
             continue
         for r, rspans in enumerate(doc["resourceSpans"]):
             rp = f"{item.pointer}/resourceSpans/{r}"
@@ -415,3 +425,111 @@ def _paths(raw: Any, logical: str, real: str, out: dict[str, str]) -> None:
                 _paths(kv.get("value"), join(logical, kv["key"]), f"{real}/kvlistValue/values/{i}/value", out)
     elif raw:
         out[logical] = f"{real}/{next(iter(raw))}"
+
+
+def _log_records(
+    doc: dict[str, Any], item: Item, path: str, index: int, options: ReadOptions
+) -> Iterator[Record | Skipped]:
+    """OTLP log exports: GenAI events emitted as log records (``event.name`` / ``eventName``),
+    grouped per span (``traceId`` + ``spanId``) into one call each."""
+    groups: dict[str, list[tuple[str, dict[str, Any], dict[str, tuple[int, Any, str]], str, str | None]]] = {}
+    for r, rlogs in enumerate(doc["resourceLogs"]):
+        rp = f"{item.pointer}/resourceLogs/{r}"
+        if not isinstance(rlogs, dict):
+            yield Skipped(item.location(path, rp), f"resourceLogs entry is {type_name(rlogs)}")
+            continue
+        resource = _attributes((rlogs.get("resource") or {}).get("attributes"))
+        app = text(resource["service.name"][1]) if "service.name" in resource else None
+        for s, scope in enumerate(rlogs.get("scopeLogs") or []):
+            for k, log in enumerate((scope.get("logRecords") if isinstance(scope, dict) else None) or []):
+                lp = f"{rp}/scopeLogs/{s}/logRecords/{k}"
+                if not isinstance(log, dict):
+                    yield Skipped(item.location(path, lp), f"log record is {type_name(log)}, not an object")
+                    continue
+                attrs = _attributes(log.get("attributes"))
+                name = text(log.get("eventName")) or (
+                    text(attrs["event.name"][1]) if "event.name" in attrs else None
+                )
+                if not name or not name.startswith("gen_ai."):
+                    yield Skipped(item.location(path, lp), "not a GenAI event")
+                    continue
+                key = f"{log.get('traceId')}/{log.get('spanId')}" if log.get("spanId") else lp
+                groups.setdefault(key, []).append((lp, log, attrs, name, app))
+    for events in groups.values():
+        request = ParsedBody(api="otel.genai")
+        response = ParsedBody(api="otel.genai")
+        for lp, log, attrs, name, _ in events:
+            if name == _DETAILS_EVENT:
+                _content_attributes(request, response, attrs, join(lp, "attributes"))
+            elif name in _MESSAGE_EVENTS or name == "gen_ai.choice":
+                target = response if name == "gen_ai.choice" else request
+                tmp = ParsedBody(api="otel.genai")
+                _event_body(tmp, any_value(log.get("body")), _MESSAGE_EVENTS.get(name, "assistant"))
+                paths: dict[str, str] = {}
+                _paths(log.get("body"), "", "", paths)
+                for seg in tmp.segments:
+                    head, sep, rest = seg.pointer.partition("#")
+                    target.segments.append(
+                        Segment(join(lp, "body") + paths.get(head, head) + sep + rest, seg.role, seg.text)
+                    )
+                target.unscanned_parts += tmp.unscanned_parts
+        first_lp, first, attrs, _, app = events[0]
+
+        def attr(key: str, attrs: dict[str, tuple[int, Any, str]] = attrs) -> Any:
+            return attrs[key][1] if key in attrs else None
+
+        provider = text(attr("gen_ai.provider.name")) or text(attr("gen_ai.system"))
+        model = text(attr("gen_ai.request.model"))
+        common = {
+            "model": model,
+            "provider": provider,
+            "timestamp": _nanos(first.get("timeUnixNano") or first.get("observedTimeUnixNano")),
+            "request_id": text(first.get("spanId")),
+            "app": app,
+        }
+        attributes = {"trace_id": text(first.get("traceId"))} if text(first.get("traceId")) else {}
+        tgt = _target(attr, provider, model, {})
+        loc = item.location(path, first_lp)
+        yield record_from(
+            request,
+            Location(path, loc.line, first_lp, index),
+            "request",
+            tgt,
+            attributes=attributes,
+            **common,
+        )
+        index += 1
+        if options.include_responses and (response.segments or response.unscanned_parts):
+            yield record_from(
+                response,
+                Location(path, loc.line, first_lp, index),
+                "response",
+                tgt,
+                attributes=attributes,
+                **common,
+            )
+            index += 1
+
+
+def _event_body(parsed: ParsedBody, body: Any, role: str) -> None:
+    """The body of a pre-1.37 GenAI event: ``{content, tool_calls}`` or, for ``gen_ai.choice``,
+    ``{message: {content, tool_calls}}``; pointers are relative to the body."""
+    if isinstance(body, str):
+        parsed.text("", role, body)
+        return
+    if not isinstance(body, dict):
+        return
+    base = ""
+    if isinstance(body.get("message"), dict):
+        body, base = body["message"], "/message"
+    content = body.get("content")
+    if isinstance(content, list):
+        _parts(parsed, content, f"{base}/content", role)
+    else:
+        parsed.text(f"{base}/content", role, content)
+    calls = body.get("tool_calls")
+    if isinstance(calls, list):
+        for j, call in enumerate(calls):
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                parsed.strings(f"{base}/tool_calls/{j}/function/arguments", "tool_call", fn.get("arguments"))
