@@ -35,6 +35,7 @@ def test_flows() -> None:
     request = records(items)[0]
     # The body was sent gzip-compressed (content-encoding: gzip) and is read decompressed.
     assert request.target == "https://api.openai.com/v1/chat/completions"
+    assert request.request_id == "req_mitm_1"
     assert request.timestamp is not None and request.timestamp.startswith("2026-11-")
     assert assert_pointers_resolve(DIR / "openai.mitm", items) == 3
 

@@ -44,6 +44,8 @@ def test_block_scalar_body_and_streamed_response() -> None:
     # The TFN is split across two SSE chunks; reassembled it is whole again.
     assert [s.text for s in response.segments] == ["Paid Olivia, TFN 123 456 782."]
     assert records(items)[0].target == "https://api.openai.com/v1/chat/completions"
+    # The provider's request id is recorded in the response headers.
+    assert records(items)[0].request_id == "req_vcr_0001"
 
 
 def test_folded_single_quoted_body_and_gzip_binary_response() -> None:

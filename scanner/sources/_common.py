@@ -269,3 +269,15 @@ def label(value: Any, default: str = "unrecognised") -> str:
     Anything else could be free text, and skip reasons must never carry input content.
     """
     return value if isinstance(value, str) and _LABEL.match(value) else default
+
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "apim-request-id", "x-ms-request-id")
+
+
+def request_id_from(*headers: dict[str, str]) -> str | None:
+    """The provider's request id from lower-cased response (or request) headers, if recorded."""
+    for table in headers:
+        for name in _REQUEST_ID_HEADERS:
+            if table.get(name):
+                return table[name]
+    return None

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.errors import SourceError
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import label, record_from, text
+from scanner.sources._common import label, record_from, request_id_from, text
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -164,7 +164,10 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             "timestamp": datetime.fromtimestamp(ts, tz=UTC).isoformat()
             if isinstance(ts, int | float)
             else None,
-            "request_id": headers.get("x-request-id"),
+            "request_id": request_id_from(
+                _headers(flow["response"].get("headers")) if isinstance(flow.get("response"), dict) else {},
+                headers,
+            ),
         }
         yield record_from(parsed, Location(path, None, pointer, index), "request", target, **common)
         index += 1

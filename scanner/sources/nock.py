@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import head_text, iter_json, label, record_from, text, type_name
+from scanner.sources._common import head_text, iter_json, label, record_from, request_id_from, text, type_name
 from scanner.sources.bodies import join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -56,7 +56,8 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             yield Skipped(loc, f"no request body ({label(call.get('method'), 'GET')})")
             continue
         parsed = parse_body(body, join(where, "body"))
-        yield record_from(parsed, Location(path, item.line, where, index), "request", target)
+        rid = request_id_from(_raw_headers(call.get("rawHeaders")))
+        yield record_from(parsed, Location(path, item.line, where, index), "request", target, request_id=rid)
         index += 1
         response = call.get("response")
         if options.include_responses and response not in (None, "", {}, []):
@@ -72,3 +73,13 @@ def _joined(response: Any) -> Any:
     if isinstance(response, list) and response and all(isinstance(r, str) for r in response):
         return "".join(response)
     return response
+
+
+def _raw_headers(raw: Any) -> dict[str, str]:
+    """nock's ``rawHeaders``: an object, or a flat [name, value, name, value, ...] list."""
+    if isinstance(raw, dict):
+        return {str(k).lower(): str(v) for k, v in raw.items() if isinstance(v, str | int)}
+    if isinstance(raw, list):
+        pairs = zip(raw[0::2], raw[1::2], strict=False)
+        return {str(k).lower(): str(v) for k, v in pairs if isinstance(k, str) and isinstance(v, str | int)}
+    return {}

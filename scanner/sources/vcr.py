@@ -20,7 +20,7 @@ import yaml
 
 from scanner.errors import SourceError
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import head_text, label, record_from, text, type_name
+from scanner.sources._common import head_text, label, record_from, request_id_from, text, type_name
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -72,10 +72,11 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         if isinstance(request.get("body"), dict):
             bpointer = join(bpointer, "string")
         parsed = parse_body(body, bpointer)
-        common = {"request_id": headers.get("x-request-id")}
+        response = interaction.get("response")
+        rheaders = _headers(response.get("headers")) if isinstance(response, dict) else {}
+        common = {"request_id": request_id_from(rheaders, headers)}
         yield record_from(parsed, Location(path, None, pointer, index), "request", uri, **common)
         index += 1
-        response = interaction.get("response")
         if options.include_responses and isinstance(response, dict):
             resp = _response(response, join(pointer, "response"))
             if resp is not None:
