@@ -195,6 +195,19 @@ def test_cloudwatch_envelope_events_are_records() -> None:
 
 def test_cloudwatch_export_lines_drop_the_timestamp_prefix() -> None:
     items = read_all(bedrock, DIR / "cloudwatch-export.log", include_responses=False)
+    assert shape(items) == [
+        ("request", 1, "", [("user", "/input/inputBodyJson/prompt"), ("metadata", "/identity/arn")]),
+        (
+            "request",
+            2,
+            "",
+            [
+                ("user", "/input/inputBodyJson/message"),
+                ("system", "/input/inputBodyJson/preamble"),
+                ("metadata", "/identity/arn"),
+            ],
+        ),
+    ]
     assert [(r.location.line, r.model) for r in records(items)] == [
         (1, "arn:aws:bedrock:us-west-2:111122223333:inference-profile/us.meta.llama3-1-70b-instruct-v1:0"),
         (2, "cohere.command-r-plus-v1:0"),
