@@ -2,7 +2,8 @@
 
 Order: internal hosts from settings and private addresses first (``self_hosted`` /
 ``private_network``), then the catalog (host, optional path, Bedrock inference-profile prefix,
-Anthropic ``inference_geo``), else ``unknown``. Results are cached per (target, model, geo).
+Anthropic ``inference_geo``, a log-stated ``region_hint`` for hosts that carry no region), else
+``unknown``. Results are cached per (target, model, geo, hint).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from scanner.catalog import GLOBAL, Catalog, CompiledEndpoint
 from scanner.models import Destination, Hosting
@@ -52,12 +53,18 @@ class Classifier:
         attributes: Mapping[str, Any] | None = None,
     ) -> Destination:
         geo = None
+        hint = None
         if attributes:
             value = attributes.get("inference_geo")
             geo = value if isinstance(value, str) else None
-        return self._cached(target or "", model, geo)
+            # A region the log states for the endpoint (e.g. Azure diagnostic ``location``).
+            value = attributes.get("region_hint")
+            hint = value.replace(" ", "").lower() if isinstance(value, str) and value.strip() else None
+        return self._cached(target or "", model, geo, hint)
 
-    def _classify(self, target: str, model: str | None, geo: str | None) -> Destination:
+    def _classify(
+        self, target: str, model: str | None, geo: str | None, hint: str | None = None
+    ) -> Destination:
         scheme, host, port, path = split_target(target)
         if not host:
             return Destination(
@@ -89,7 +96,7 @@ class Classifier:
                 continue
             if ep.path_re is not None and not ep.path_re.search(path):
                 continue
-            return self._from_rule(ep, m, display, scheme, path, model, geo)
+            return self._from_rule(ep, m, display, scheme, path, model, geo, hint)
         return Destination(
             host=display,
             provider="unknown",
@@ -128,6 +135,7 @@ class Classifier:
         path: str,
         model: str | None,
         geo: str | None,
+        hint: str | None = None,
     ) -> Destination:
         rule = ep.rule
         region = rule.region
@@ -140,6 +148,9 @@ class Classifier:
             pm = ep.path_re.search(path)
             if pm and "region" in pm.re.groupindex:
                 captured = pm.group("region")
+        hinted = not captured and region is None and hint is not None and rule.region_table is not None
+        if hinted:
+            captured = hint
         if captured:
             region = captured
             if rule.region_table:
@@ -151,15 +162,18 @@ class Classifier:
                     jurisdictions = frozenset()
                     country = None
         notes = rule.notes
+        if hinted:
+            notes = f"region {hint!r} from the log's resource location; {notes or ''}".rstrip("; ")
         if rule.profile_prefixes:
             model_id = model
             if ep.model_re is not None:
-                mm = ep.model_re.search(path)
+                # SDKs URL-encode the model id in the path (an ARN arrives as arn%3Aaws%3A…%2Fus.…).
+                mm = ep.model_re.search(unquote(path))
                 if mm:
                     model_id = mm.group("model")
             if model_id:
                 # An inference-profile ARN ends with ".../inference-profile/<profile id>".
-                profile = model_id.rsplit("/", 1)[-1]
+                profile = unquote(model_id).rsplit("/", 1)[-1]
                 for prefix, codes in rule.profile_prefixes.items():
                     if profile.startswith(prefix):
                         jurisdictions = frozenset(codes)

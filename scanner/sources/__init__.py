@@ -14,11 +14,21 @@ from types import ModuleType
 from typing import BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources import har, jsonl
+from scanner.sources import azure, bedrock, har, jsonl, langfuse, langsmith, litellm, mitm, nock, otel, vcr
 from scanner.sources._io import DEFAULT_MAX_LINE
 
-# Order matters: specific shapes before generic ones.
+# Order matters: specific shapes before generic ones (``jsonl`` is the generic envelope; HAR's
+# sniff is loose). Langfuse generations may embed LiteLLM metadata, so Langfuse comes first.
 FORMATS: dict[str, ModuleType] = {
+    mitm.NAME: mitm,
+    vcr.NAME: vcr,
+    nock.NAME: nock,
+    otel.NAME: otel,
+    bedrock.NAME: bedrock,
+    azure.NAME: azure,
+    langfuse.NAME: langfuse,
+    langsmith.NAME: langsmith,
+    litellm.NAME: litellm,
     har.NAME: har,
     jsonl.NAME: jsonl,
 }

@@ -2,8 +2,10 @@
 
 Every entry with a request body is a record; its target is ``request.url`` and a JSON
 ``postData.text`` is parsed as a provider request body. Entries without a body are reported as
-skipped ("no request body") so that nothing is silently dropped. The whole document is parsed at
-once (HAR is one JSON document); memory grows with the file, unlike the line-oriented formats.
+skipped ("no request body") so that nothing is silently dropped. A logged response body (JSON, an
+SSE stream, base64 if so encoded) becomes a response record when responses are included. The
+whole document is parsed at once (HAR is one JSON document); memory grows with the file, unlike
+the line-oriented formats.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import orjson
 from scanner.errors import SourceError
 from scanner.models import Location, Record, Skipped
 from scanner.sources.bodies import ParsedBody, join, parse_body
+from scanner.sources.responses import parse_response
 
 if TYPE_CHECKING:
     from scanner.sources import ReadOptions
@@ -77,6 +80,18 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             unscanned_parts=parsed.unscanned_parts,
         )
         index += 1
+        response = _response(entry.get("response"), join(pointer, "response", "content", "text"))
+        if options.include_responses and response is not None:
+            yield Record(
+                location=Location(path=path, pointer=join(pointer, "response"), record=index),
+                kind="response",
+                target=request["url"],
+                segments=response.segments,
+                api=response.api,
+                attributes=response.attributes,
+                unscanned_parts=response.unscanned_parts,
+            )
+            index += 1
 
 
 def _body(post: Any, pointer: str) -> ParsedBody | None:
@@ -101,6 +116,20 @@ def _body(post: Any, pointer: str) -> ParsedBody | None:
                 parsed.text(join(pointer, "params", j, "value"), "user", param.get("value"))
         return parsed
     return None
+
+
+def _response(response: Any, pointer: str) -> ParsedBody | None:
+    """The logged response body (JSON, SSE stream or text; base64 if so encoded), if any."""
+    content = response.get("content") if isinstance(response, dict) else None
+    if not isinstance(content, dict) or not isinstance(content.get("text"), str) or not content["text"]:
+        return None
+    text: str = content["text"]
+    if content.get("encoding") == "base64":
+        try:
+            return parse_response(base64.b64decode(text, validate=True), pointer)
+        except (binascii.Error, ValueError):
+            return None
+    return parse_response(text, pointer)
 
 
 def _str(value: Any) -> str | None:
