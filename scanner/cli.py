@@ -7,6 +7,7 @@ Heavy modules (spaCy, Presidio) are imported inside the commands that need them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from datetime import UTC, datetime
@@ -124,8 +125,9 @@ def scan(
         min_score=min_score,
         max_line_bytes=max_line_bytes,
         pii_mode="full" if inventory else pii,
-        **({"jobs": jobs} if jobs else {}),
     )
+    if jobs:
+        settings = dataclasses.replace(settings, jobs=jobs)
     result = _run(lambda: _scan(paths, settings), debug)
     _write_reports(result, reports)
     for error in result.errors:

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import parse_qsl
 
 from scanner.errors import SourceError
 from scanner.models import Location, Record, Skipped
@@ -158,7 +159,15 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         if body is None:
             yield Skipped(loc, f"no request body ({label(_s(request.get('method')), 'GET')})")
             continue
-        parsed: ParsedBody = parse_body(body, join(pointer, "request", "content"))
+        parsed: ParsedBody
+        if "form-urlencoded" in headers.get("content-type", ""):
+            # As the HAR reader does with postData.params: the decoded field values are the texts.
+            parsed = ParsedBody(api="form")
+            fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=False)
+            for j, (_, value) in enumerate(fields):
+                parsed.text(join(pointer, "request", "content", j), "user", value)
+        else:
+            parsed = parse_body(body, join(pointer, "request", "content"))
         ts = request.get("timestamp_start")
         common = {
             "timestamp": datetime.fromtimestamp(ts, tz=UTC).isoformat()
