@@ -3,6 +3,8 @@
 Order: internal hosts from settings and private addresses first (``self_hosted`` /
 ``private_network``), then the catalog (host, optional path, Bedrock inference-profile prefix,
 Anthropic ``inference_geo``), else ``unknown``. Results are cached per (target, model, geo).
+A ``region_hint`` attribute (an Azure resource location from configuration) places an Azure
+destination whose host has no region.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,7 +58,28 @@ class Classifier:
         if attributes:
             value = attributes.get("inference_geo")
             geo = value if isinstance(value, str) else None
-        return self._cached(target or "", model, geo)
+        dest: Destination = self._cached(target or "", model, geo)
+        hint = attributes.get("region_hint") if attributes else None
+        if isinstance(hint, str) and hint:
+            dest = self._with_region_hint(dest, hint.lower(), attributes or {})
+        return dest
+
+    def _with_region_hint(self, dest: Destination, hint: str, attributes: Mapping[str, Any]) -> Destination:
+        """Azure hosts carry no region: a configured resource location (``region_hint``) is
+        mapped through the ``azure`` region table when the host alone left the place unknown."""
+        provider = dest.provider if dest.host else str(attributes.get("provider") or "")
+        if not provider.startswith("azure") or dest.jurisdictions:
+            return dest
+        entry = self.catalog.regions.get("azure", {}).get(hint)
+        return replace(
+            dest,
+            provider=provider,
+            service=dest.service if dest.host else "llm-api",
+            hosting="vendor_cloud",
+            region=hint,
+            country=entry.country if entry else None,
+            jurisdictions=frozenset(entry.jurisdictions) if entry else frozenset(),
+        )
 
     def _classify(self, target: str, model: str | None, geo: str | None) -> Destination:
         scheme, host, port, path = split_target(target)

@@ -198,6 +198,10 @@ class Engine:
             return False
         if cond.value_matches is not None and not re.search(cond.value_matches, value):
             return False
+        if cond.value_in is not None and value.lower() not in {v.lower() for v in _as_set(cond.value_in)}:
+            return False
+        if cond.value_not_in is not None and value.lower() in {v.lower() for v in _as_set(cond.value_not_in)}:
+            return False
         return not (cond.setting_in is not None and setting not in _as_set(cond.setting_in))
 
     # -- findings ---------------------------------------------------------------------------------

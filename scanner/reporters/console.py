@@ -131,6 +131,8 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
 
     for e in result.errors:
         console.print(Text(f"error: {e.one_line()}", style="bold red"))
+    for w in result.warnings:
+        console.print(Text(f"warning: {w.one_line()}", style="yellow"))
     sev = ", ".join(f"{k} {v}" for k, v in s["by_severity"].items() if v)
     console.print(
         Text(

@@ -14,13 +14,22 @@ from types import ModuleType
 from typing import BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources import har, jsonl
+from scanner.sources import compose, dotenv, har, js_code, jsonl, kubernetes, litellm, python_code, structured, terraform
 from scanner.sources._io import DEFAULT_MAX_LINE
 
 # Order matters: specific shapes before generic ones.
 FORMATS: dict[str, ModuleType] = {
     har.NAME: har,
     jsonl.NAME: jsonl,
+    # Configuration and source code (after every traffic format; generic structured files last).
+    dotenv.NAME: dotenv,
+    compose.NAME: compose,
+    kubernetes.NAME: kubernetes,
+    litellm.NAME: litellm,
+    terraform.NAME: terraform,
+    python_code.NAME: python_code,
+    js_code.NAME: js_code,
+    structured.NAME: structured,
 }
 
 _COMPRESSED = (".gz", ".zst", ".zstd")

@@ -1,0 +1,65 @@
+"""Generic YAML, JSON, TOML and INI configuration (Helm ``values.yaml`` included): every AI
+setting found by key (``base_url``, ``api_key``, ``aws_region_name``…), by well-known variable
+name (env maps), as a ``{name, value}`` env entry or a ``KEY=value`` list item.
+
+The last of the formats: more specific readers (traffic logs, compose, Kubernetes, LiteLLM) are
+tried first. Pointers are JSON pointers into the document (``/0/...`` for later YAML documents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO
+
+from scanner.models import Record, Skipped
+from scanner.sources._settings import Context, build_all, make_context
+from scanner.sources._text import read_text
+from scanner.sources._tree import Node, parse_ini, parse_json, parse_toml, parse_yaml, walk
+
+if TYPE_CHECKING:
+    from scanner.sources import ReadOptions
+
+NAME = "config"
+KIND = "config"
+PATTERNS = ("*.yaml", "*.yml", "*.json", "*.toml", "*.ini", "*.cfg")
+
+
+def suffix(name: str) -> str:
+    base = PurePosixPath(name.replace("\\", "/")).name.lower()
+    for comp in (".gz", ".zst", ".zstd"):
+        base = base.removesuffix(comp)
+    return base.rsplit(".", 1)[-1] if "." in base else ""
+
+
+def sniff(head: bytes, name: str) -> bool:
+    return suffix(name) in {"yaml", "yml", "json", "toml", "ini", "cfg"}
+
+
+def parse(text: str, name: str) -> list[Node]:
+    kind = suffix(name)
+    if kind == "json":
+        return [parse_json(text)]
+    if kind == "toml":
+        return [parse_toml(text)]
+    if kind in ("ini", "cfg"):
+        return [parse_ini(text)]
+    return parse_yaml(text)
+
+
+def documents_found(docs: list[Node], ctx: Context) -> list[Record]:
+    found = []
+    for i, doc in enumerate(docs):
+        found.extend(walk(doc, ctx, "" if len(docs) == 1 else f"/{i}"))
+    return build_all(found, ctx)
+
+
+def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
+    text, problem = read_text(stream, path)
+    if problem is not None:
+        yield problem
+        return
+    if not text.strip():
+        return
+    docs = parse(text, path)
+    yield from documents_found(docs, make_context(path, text, NAME))
