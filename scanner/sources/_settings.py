@@ -286,6 +286,9 @@ def build(found: Found, ctx: Context) -> Record | None:
             entry = cat.region_endpoints.get(found.provider or "")
             if entry is not None and entry.hint_only:
                 region_hint = effective.strip().lower()
+    if found.commented:
+        # A commented-out alternative is not where traffic goes; keep the value, drop the target.
+        target, region_hint = None, None
     if region_hint:
         attrs["region_hint"] = region_hint
     if found.default:

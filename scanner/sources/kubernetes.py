@@ -149,18 +149,17 @@ def _workload(
                 continue
             obj, key = sel.scalar("name"), sel.scalar("key")
             value = table.get(obj or "", {}).get(key or "")
-            p = f"{pointer}/valueFrom"
-            f = env_found(name, value if value is not None else f"${{{kind}:{obj}/{key}}}", sel.line, p, ctx)
+            f = env_found(name, value, node.line, f"{pointer}/valueFrom", ctx)
             if f is None:
                 continue
+            handled.add(pointer)
+            if f.setting == "api_key":
+                # A reference to a key: the Secret's own record reports any hard-coded value.
+                continue
+            f.secret = False
+            f.extra["value_from"] = f"{kind}:{obj}/{key}"
             if value is None:
                 f.extra["unresolved"] = [f"{kind}:{obj}/{key}"]
-            if kind == "secretKeyRef":
-                # The secret's own record reports a hard-coded value; here it is only a reference.
-                f.secret = False if f.setting != "api_key" else None
-                if f.setting == "api_key":
-                    f.value = f"${{{kind}:{obj}/{key}}}"
-            handled.add(pointer)
             yield f
     yield from walk(doc, ctx, base, frozenset(handled))
 
