@@ -35,9 +35,9 @@ from scanner.models import (
 from scanner.policy import LoadedPolicy, load_policies
 from scanner.redact import hash_key
 from scanner.sources import FORMATS, ReadOptions, iter_files, sniff
+from scanner.sources._io import describe_bytes, open_binary, peek_head, wrap_decompress
 from scanner.suppressions import apply as apply_suppressions
 from scanner.suppressions import parse as parse_suppressions
-from scanner.sources._io import describe_bytes, open_binary, peek_head, wrap_decompress
 
 
 class _HashingReader(io.RawIOBase):

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 from scanner.models import ControlStats, Finding, ScanError
 
-_MARK = re.compile(r"(?:#|//|;|<!--|/\*)\s*sovscan\s*:\s*ignore\b(?P<ids>\[[^\]]*\])?(?P<reason>.*)$", re.IGNORECASE)
+_MARK = re.compile(
+    r"(?:#|//|;|<!--|/\*)\s*sovscan\s*:\s*ignore\b(?P<ids>\[[^\]]*\])?(?P<reason>.*)$", re.IGNORECASE
+)
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 
 
@@ -47,7 +49,9 @@ def parse(text: str, path: str, known: Iterable[str]) -> tuple[list[Suppression]
         ids = [i.strip() for i in (m.group("ids") or "[]")[1:-1].split(",") if i.strip()]
         reason = m.group("reason").strip().rstrip("*/->").strip().lstrip(":-—– ").strip()
         if not ids:
-            problems.append(ScanError(path, "suppression ignored: name a control, e.g. ignore[APP8-C01]", where))
+            problems.append(
+                ScanError(path, "suppression ignored: name a control, e.g. ignore[APP8-C01]", where)
+            )
             continue
         bad = [i for i in ids if not _ID.match(i) or i not in known_ids]
         if bad:

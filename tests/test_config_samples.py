@@ -24,7 +24,14 @@ SAMPLES = REPO_ROOT / "samples" / "configs"
 # CI keeps the shared third-party samples at ../shared beside the checkout (a worktree sits one
 # level deeper); they are read in place, never copied into the repository.
 EXTERNAL = next(
-    (p for p in (REPO_ROOT.parent / "shared" / "external-samples", REPO_ROOT.parents[1] / "shared" / "external-samples") if p.is_dir()),
+    (
+        p
+        for p in (
+            REPO_ROOT.parent / "shared" / "external-samples",
+            REPO_ROOT.parents[1] / "shared" / "external-samples",
+        )
+        if p.is_dir()
+    ),
     REPO_ROOT.parent / "shared" / "external-samples",
 )
 
@@ -107,7 +114,9 @@ def test_region_settings_resolve_to_regional_endpoints(result: ScanResult) -> No
     assert by_host["bedrock-runtime.us-west-2.amazonaws.com"].jurisdictions == frozenset({"US"})
     assert by_host["australia-southeast1-aiplatform.googleapis.com"].jurisdictions == frozenset({"AU"})
     # Azure: the resource location (region_hint) places the host, which carries no region.
-    azure = [d.destination for d in result.destinations if d.destination.host == "acme-openai-au.openai.azure.com"]
+    azure = [
+        d.destination for d in result.destinations if d.destination.host == "acme-openai-au.openai.azure.com"
+    ]
     assert any(d.region == "australiaeast" and d.jurisdictions == frozenset({"AU"}) for d in azure)
     # The GlobalStandard deployment on the same resource is not placed by the resource location.
     assert any(not d.jurisdictions for d in azure)

@@ -14,7 +14,18 @@ from types import ModuleType
 from typing import BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources import compose, dotenv, har, js_code, jsonl, kubernetes, litellm, python_code, structured, terraform
+from scanner.sources import (
+    compose,
+    dotenv,
+    har,
+    js_code,
+    jsonl,
+    kubernetes,
+    litellm,
+    python_code,
+    structured,
+    terraform,
+)
 from scanner.sources._io import DEFAULT_MAX_LINE
 
 # Order matters: specific shapes before generic ones.

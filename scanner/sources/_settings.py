@@ -233,8 +233,10 @@ class Found:
 
 
 def is_urlish(value: str) -> bool:
-    return bool(value) and bool(_URLISH.match(value.strip())) and (
-        "://" in value or "." in value or ":" in value or value.strip().lower() == "localhost"
+    return (
+        bool(value)
+        and bool(_URLISH.match(value.strip()))
+        and ("://" in value or "." in value or ":" in value or value.strip().lower() == "localhost")
     )
 
 
@@ -253,8 +255,10 @@ def build(found: Found, ctx: Context) -> Record | None:
     if found.commented:
         attrs["commented"] = True
     resolved, unresolved, had_refs = resolve(raw, ctx.env) if raw else (raw, [], False)
-    secret = found.secret if found.secret is not None else (
-        found.setting == "api_key" or cat.looks_secret(found.key, raw)
+    secret = (
+        found.secret
+        if found.secret is not None
+        else (found.setting == "api_key" or cat.looks_secret(found.key, raw))
     )
     effective = resolved if resolved is not None else None
     if had_refs:
@@ -342,8 +346,10 @@ def key_found(key: str, value: str | None, line: int, pointer: str, ctx: Context
             return None
         if rule.ai_context and not (ai_context(pointer, cat) or (raw and known_ai_host(raw))):
             return None
-        if rule.setting in ("base_url", "prompt_logger") and raw and not (
-            is_urlish(raw) or raw.startswith(OS_ENVIRON) or "$" in raw
+        if (
+            rule.setting in ("base_url", "prompt_logger")
+            and raw
+            and not (is_urlish(raw) or raw.startswith(OS_ENVIRON) or "$" in raw)
         ):
             return None
         return Found(key, value, line, pointer, rule.setting, rule.provider)

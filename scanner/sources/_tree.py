@@ -82,7 +82,9 @@ def _from_yaml(node: yaml.Node, depth: int = 0) -> Node:
         return Sequence([_from_yaml(v, depth + 1) for v in node.value], line)
     tag = str(node.tag).rsplit(":", 1)[-1]
     value = node.value if isinstance(node.value, str) else str(node.value)
-    if tag == "null" or (tag in ("str", "null") and node.style is None and value in ("", "~", "null")):
+    if tag == "null" or (
+        tag in ("str", "null") and getattr(node, "style", None) is None and value in ("", "~", "null")
+    ):
         return Scalar(None, line, "null")
     return Scalar(value, line, tag)
 
@@ -243,8 +245,10 @@ def _from_plain(value: Any, lines: list[str], tables: list[str], start: int, key
         own_start = header if header else start
         items = []
         for k, v in value.items():
-            kl = _key_line(lines, own_start, str(k)) if not isinstance(v, dict) else (
-                _header_line(lines, [*tables, key, str(k)] if key else [*tables, str(k)]) or own_start
+            kl = (
+                _key_line(lines, own_start, str(k))
+                if not isinstance(v, dict)
+                else (_header_line(lines, [*tables, key, str(k)] if key else [*tables, str(k)]) or own_start)
             )
             child_tables = [*tables, key] if key else tables
             items.append((str(k), kl, _from_plain(v, lines, child_tables, kl, str(k))))
@@ -284,7 +288,7 @@ def parse_ini(text: str) -> Node:
     items: list[tuple[str, int, Node]] = []
     for section in parser.sections():
         header = _header_line(lines, [section])
-        sub = []
+        sub: list[tuple[str, int, Node]] = []
         for key, value in parser.items(section, raw=True):
             kl = _key_line(lines, header, key, "=:")
             sub.append((key, kl, Scalar(value, kl)))

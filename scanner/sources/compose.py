@@ -12,9 +12,9 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources._settings import build_all, make_context, parse_env_text
+from scanner.sources._settings import Found, build_all, make_context, parse_env_text
 from scanner.sources._text import read_text
-from scanner.sources._tree import Mapping, Scalar, Sequence, parse_yaml, walk
+from scanner.sources._tree import Mapping, Node, Scalar, Sequence, parse_yaml, walk
 
 if TYPE_CHECKING:
     from scanner.sources import ReadOptions
@@ -40,13 +40,13 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         return
     docs = parse_yaml(text)
     ctx = make_context(path, text, NAME, env=_env_files(docs, path))
-    found = []
+    found: list[Found] = []
     for doc in docs:
         found.extend(walk(doc, ctx))
     yield from build_all(found, ctx)
 
 
-def _env_files(docs: list[object], path: str) -> dict[str, str]:
+def _env_files(docs: list[Node], path: str) -> dict[str, str]:
     """Variables from every service's ``env_file`` (relative to the compose file)."""
     out: dict[str, str] = {}
     if path == "-":

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 NAME = "javascript"
 KIND = "config"
 PATTERNS = ("*.js", "*.mjs", "*.cjs", "*.jsx", "*.ts", "*.mts", "*.cts", "*.tsx")
-_CALL = re.compile(r"(?<![\w$.])(?:new\s+)?((?:[A-Za-z_$][\w$]*\s*\.\s*)*[A-Za-z_$][\w$]*)\s*(?:<[^<>()]*>)?\s*\(")
-_ENV = re.compile(r"(?:process\.env|import\.meta\.env)(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([^\"']+)[\"']\s*\])")
+_CALL = re.compile(
+    r"(?<![\w$.])(?:new\s+)?((?:[A-Za-z_$][\w$]*\s*\.\s*)*[A-Za-z_$][\w$]*)\s*(?:<[^<>()]*>)?\s*\("
+)
+_ENV = re.compile(
+    r"(?:process\.env|import\.meta\.env)(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([^\"']+)[\"']\s*\])"
+)
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`", re.S)
 _UNRESOLVABLE = "\x00"
 
@@ -121,7 +125,12 @@ class _Scanner:
         rest = re.match(r"\s*(\?\?|\|\|)\s*", self.text[end:])
         if rest:
             second, end2 = self._primary(end + rest.end(), depth)
-            if first.startswith("${") and first.endswith("}") and ":-" not in first and second != _UNRESOLVABLE:
+            if (
+                first.startswith("${")
+                and first.endswith("}")
+                and ":-" not in first
+                and second != _UNRESOLVABLE
+            ):
                 return f"{first[:-1]}:-{second}}}", end2
             return first, end2
         return first, end
@@ -184,7 +193,11 @@ class _Scanner:
             inner_start = paren + 1
             while inner_start < end and self.text[inner_start] in " \t\r\n":
                 inner_start += 1
-            obj = (inner_start, _balanced(self.text, inner_start)) if self.text[inner_start : inner_start + 1] == "{" else None
+            obj = (
+                (inner_start, _balanced(self.text, inner_start))
+                if self.text[inner_start : inner_start + 1] == "{"
+                else None
+            )
             if call_matches(callee, "responses.create") or call_matches(callee, "chat.completions.create"):
                 yield from self.store(m.start(), callee, obj)
                 continue
@@ -192,7 +205,9 @@ class _Scanner:
             if rule is not None:
                 yield from self.client(m.start(), callee, rule, obj)
 
-    def match(self, callee: str, args_at: int, obj: tuple[int, int] | None, rules: list[ClientRule]) -> ClientRule | None:
+    def match(
+        self, callee: str, args_at: int, obj: tuple[int, int] | None, rules: list[ClientRule]
+    ) -> ClientRule | None:
         for rule in rules:
             if not call_matches(callee, rule.call):
                 continue
@@ -214,7 +229,9 @@ class _Scanner:
             return rule
         return None
 
-    def client(self, start: int, callee: str, rule: ClientRule, obj: tuple[int, int] | None) -> Iterator[Found]:
+    def client(
+        self, start: int, callee: str, rule: ClientRule, obj: tuple[int, int] | None
+    ) -> Iterator[Found]:
         extra: dict[str, object] = {"client": callee}
         hit = self.prop(obj[0], obj[1], rule.args) if obj else None
         if hit is None and rule.template_arg and obj:
@@ -223,8 +240,16 @@ class _Scanner:
                 hit = (rule.template_arg, rule.template.format(value=sub[1]), sub[2])
         if hit is not None:
             name, value, pos = hit
-            f = Found(name, None if value == _UNRESOLVABLE else value, self.line(pos), f"{callee}()/{name}",
-                      rule.setting, rule.provider, secret=False, extra=extra)
+            f = Found(
+                name,
+                None if value == _UNRESOLVABLE else value,
+                self.line(pos),
+                f"{callee}()/{name}",
+                rule.setting,
+                rule.provider,
+                secret=False,
+                extra=extra,
+            )
             if value == _UNRESOLVABLE:
                 f.extra["unresolved"] = ["(expression)"]
             yield f
@@ -233,33 +258,78 @@ class _Scanner:
         if obj:
             key = self.prop(obj[0], obj[1], ["apiKey", "api_key"])
             if key is not None and key[1] != _UNRESOLVABLE and "${" not in key[1] and key[1]:
-                yield Found("apiKey", key[1], self.line(key[2]), f"{callee}()/apiKey", "api_key", rule.provider)
+                yield Found(
+                    "apiKey", key[1], self.line(key[2]), f"{callee}()/apiKey", "api_key", rule.provider
+                )
 
     def fallback(self, start: int, callee: str, rule: ClientRule, extra: dict[str, object]) -> Found:
         pointer = f"{callee}()"
         line = self.line(start)
         for name in rule.env:
             if self.ctx.env.get(name):
-                return Found(name, f"${{{name}}}", line, pointer, rule.setting, rule.provider, secret=False,
-                             extra={**extra, "from_env": name})
+                return Found(
+                    name,
+                    f"${{{name}}}",
+                    line,
+                    pointer,
+                    rule.setting,
+                    rule.provider,
+                    secret=False,
+                    extra={**extra, "from_env": name},
+                )
         if rule.env:
             extra = {**extra, "env_fallback": list(rule.env)}
         if rule.default or rule.default_region:
-            return Found(callee, rule.default or rule.default_region, line, pointer, rule.setting, rule.provider,
-                         secret=False, default=True, extra=extra)
-        return Found(callee, None, line, pointer, rule.setting, rule.provider, secret=False, default=True,
-                     extra={**extra, "unresolved": list(rule.env[:1]) or ["(not set)"]})
+            return Found(
+                callee,
+                rule.default or rule.default_region,
+                line,
+                pointer,
+                rule.setting,
+                rule.provider,
+                secret=False,
+                default=True,
+                extra=extra,
+            )
+        return Found(
+            callee,
+            None,
+            line,
+            pointer,
+            rule.setting,
+            rule.provider,
+            secret=False,
+            default=True,
+            extra={**extra, "unresolved": list(rule.env[:1]) or ["(not set)"]},
+        )
 
     def store(self, start: int, callee: str, obj: tuple[int, int] | None) -> Iterator[Found]:
         api = "responses" if callee.endswith("responses.create") else "chat.completions"
         hit = self.prop(obj[0], obj[1], ["store"]) if obj else None
         if hit is not None:
             value = "(expression)" if hit[1] == _UNRESOLVABLE else hit[1].lower()
-            yield Found("store", value, self.line(hit[2]), f"{callee}()/store", "store", "openai", secret=False,
-                        extra={"api": api})
+            yield Found(
+                "store",
+                value,
+                self.line(hit[2]),
+                f"{callee}()/store",
+                "store",
+                "openai",
+                secret=False,
+                extra={"api": api},
+            )
         elif api == "responses":
-            yield Found("store", "true", self.line(start), f"{callee}()/store", "store", "openai", secret=False,
-                        default=True, extra={"api": api})
+            yield Found(
+                "store",
+                "true",
+                self.line(start),
+                f"{callee}()/store",
+                "store",
+                "openai",
+                secret=False,
+                default=True,
+                extra={"api": api},
+            )
 
     def env_reads(self) -> Iterator[Found]:
         for m in _ENV.finditer(self.text):

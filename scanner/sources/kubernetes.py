@@ -122,7 +122,9 @@ def _secret(doc: Mapping, ctx: Context, base: str, skipped: list[Skipped]) -> It
             p = f"{base}/{section}/{escape(key)}"
             value = _b64(child.value) if decode else child.value
             if value is None:
-                skipped.append(Skipped(Location(ctx.path, child.line, p), "Secret value is not valid base64 text"))
+                skipped.append(
+                    Skipped(Location(ctx.path, child.line, p), "Secret value is not valid base64 text")
+                )
                 continue
             f = env_found(key, value, child.line, p, ctx) or key_found(key, value, child.line, p, ctx)
             if f is None:
@@ -188,7 +190,7 @@ def _embedded(node: Scalar, key_line: int, text: str, ctx: Context, pointer: str
     offset = key_line
     try:
         docs = parse_yaml(body, line_offset=offset)
-    except Exception:  # noqa: BLE001 - an embedded file that is not YAML is just text
+    except Exception:
         return []
     sub = Context(path=ctx.path, env=ctx.env, env_file=ctx.env_file, text=body, source=ctx.source)
     if docs and isinstance(docs[0], Mapping) and docs[0].get("model_list") is not None:

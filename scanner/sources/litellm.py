@@ -80,7 +80,9 @@ def records_for(doc: Mapping, ctx: Context, prefix: str = "") -> list[Record]:
                 target = item.get("target") if isinstance(item, Mapping) else None
                 if isinstance(target, Scalar) and target.value:
                     p = f"{prefix}/general_settings/pass_through_endpoints/{i}/target"
-                    found.append(Found("target", target.value, target.line, p, "base_url", None, secret=False))
+                    found.append(
+                        Found("target", target.value, target.line, p, "base_url", None, secret=False)
+                    )
     skip = frozenset({f"{prefix}/model_list", f"{prefix}/guardrails"})
     host_keys = {lg.host_key for lg in catalog().prompt_loggers.values() if lg.host_key}
     for f in walk(doc, ctx, prefix, skip):
@@ -137,11 +139,28 @@ def _route(entry: Mapping, ctx: Context, pointer: str, guardrails: list[str]) ->
     region_key = info.region_key if info else None
     region_node = params.get(region_key) if region_key else None
     if isinstance(base, Scalar) and base.value:
-        yield Found("api_base", base.value, base.line, f"{p}/api_base", "base_url", provider, secret=False, extra=extra)
+        yield Found(
+            "api_base",
+            base.value,
+            base.line,
+            f"{p}/api_base",
+            "base_url",
+            provider,
+            secret=False,
+            extra=extra,
+        )
     elif info is not None and region_key:
         if isinstance(region_node, Scalar) and region_node.value:
-            yield Found(region_key, region_node.value, region_node.line, f"{p}/{region_key}", "region", provider,
-                        secret=False, extra=extra)
+            yield Found(
+                region_key,
+                region_node.value,
+                region_node.line,
+                f"{p}/{region_key}",
+                "region",
+                provider,
+                secret=False,
+                extra=extra,
+            )
         else:
             # No region in the route: LiteLLM falls back to the environment.
             env_ref = next((f"os.environ/{n}" for n in info.region_env if n in ctx.env), None)
@@ -150,12 +169,30 @@ def _route(entry: Mapping, ctx: Context, pointer: str, guardrails: list[str]) ->
             yield Found(region_key, value, line, f"{p}/model", "region", provider, secret=False, extra=extra)
     elif info is not None and info.default:
         line = model_node.line if isinstance(model_node, Scalar) else params.line
-        yield Found("model", model, line, f"{p}/model", "base_url", provider, target=info.default,
-                    secret=False, default=True, extra=extra)
+        yield Found(
+            "model",
+            model,
+            line,
+            f"{p}/model",
+            "base_url",
+            provider,
+            target=info.default,
+            secret=False,
+            default=True,
+            extra=extra,
+        )
     elif info is None or not info.default:
         line = model_node.line if isinstance(model_node, Scalar) else params.line
-        yield Found("model", model, line, f"{p}/model", "base_url", provider, secret=False,
-                    extra={**extra, "unresolved": ["api_base"]})
+        yield Found(
+            "model",
+            model,
+            line,
+            f"{p}/model",
+            "base_url",
+            provider,
+            secret=False,
+            extra={**extra, "unresolved": ["api_base"]},
+        )
     for key in ("api_key", "aws_secret_access_key", "aws_access_key_id", "vertex_credentials"):
         node = params.get(key)
         if isinstance(node, Scalar) and node.value:
@@ -193,8 +230,17 @@ def _callbacks(doc: Mapping, ctx: Context, prefix: str) -> Iterator[Found]:
                 extra: dict[str, object] = {"callback": name, "host_from": how}
                 if unresolved:
                     extra["unresolved"] = unresolved
-                yield Found(key, name, line, p, "prompt_logger", logger.provider, target=target,
-                            secret=False, extra=extra)
+                yield Found(
+                    key,
+                    name,
+                    line,
+                    p,
+                    "prompt_logger",
+                    logger.provider,
+                    target=target,
+                    secret=False,
+                    extra=extra,
+                )
 
 
 def _logger_host(logger: object, scope: Mapping, ctx: Context) -> tuple[str | None, list[str], str]:

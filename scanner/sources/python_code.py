@@ -30,6 +30,7 @@ NAME = "python"
 KIND = "config"
 PATTERNS = ("*.py",)
 _UNRESOLVABLE = "\x00"
+_ENV_GETTERS = ("os.getenv", "getenv", "os.environ.get", "environ.get")
 
 
 def sniff(head: bytes, name: str) -> bool:
@@ -47,6 +48,10 @@ def dotted(node: ast.AST) -> str:
     return ""
 
 
+def _constant_is(node: ast.expr | None, expected: object) -> bool:
+    return isinstance(node, ast.Constant) and bool(node.value == expected)
+
+
 def call_matches(callee: str, call: str) -> bool:
     have, want = callee.split("."), call.split(".")
     return len(have) >= len(want) and have[-len(want) :] == want
@@ -58,9 +63,17 @@ class _Scanner:
         self.assigned: dict[str, ast.expr] = {}
         self.consumed: set[int] = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 self.assigned[node.targets[0].id] = node.value
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and node.value is not None
+            ):
                 self.assigned[node.target.id] = node.value
         self.tree = tree
 
@@ -71,19 +84,18 @@ class _Scanner:
             key = node.slice
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 return key.value, None
-        if isinstance(node, ast.Call) and dotted(node.func) in (
-            "os.getenv",
-            "getenv",
-            "os.environ.get",
-            "environ.get",
+        if (
+            isinstance(node, ast.Call)
+            and dotted(node.func) in _ENV_GETTERS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
         ):
-            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                default = None
-                if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and isinstance(
-                    node.args[1].value, str
-                ):
-                    default = node.args[1].value
-                return node.args[0].value, default
+            default = None
+            second = node.args[1] if len(node.args) > 1 else None
+            if isinstance(second, ast.Constant) and isinstance(second.value, str):
+                default = second.value
+            return node.args[0].value, default
         return None
 
     def text(self, node: ast.AST, depth: int = 0) -> str:
@@ -112,7 +124,12 @@ class _Scanner:
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) == 2:
             first = self.text(node.values[0], depth + 1)
             second = self.text(node.values[1], depth + 1)
-            if first.startswith("${") and first.endswith("}") and ":-" not in first and second != _UNRESOLVABLE:
+            if (
+                first.startswith("${")
+                and first.endswith("}")
+                and ":-" not in first
+                and second != _UNRESOLVABLE
+            ):
                 return f"{first[:-1]}:-{second}}}"
             return first
         return _UNRESOLVABLE
@@ -142,23 +159,28 @@ class _Scanner:
                 first = node.args[0] if node.args else kwargs.get("service_name")
                 if not (isinstance(first, ast.Constant) and first.value in rule.first_arg):
                     continue
-            if any(
-                not (isinstance(kwargs.get(k), ast.Constant) and kwargs[k].value == v)  # type: ignore[union-attr]
-                for k, v in rule.when.items()
-            ):
+            if any(not _constant_is(kwargs.get(k), v) for k, v in rule.when.items()):
                 continue
             return rule
         return None
 
     def client(self, node: ast.Call, callee: str, rule: ClientRule) -> Iterator[Found]:
         kwargs = {k.arg: k.value for k in node.keywords if k.arg}
-        extra = {"client": callee}
+        extra: dict[str, object] = {"client": callee}
         for arg in rule.args:
             if arg in kwargs:
                 value_node = kwargs[arg]
                 value = self.text(value_node)
-                f = Found(arg, None if value == _UNRESOLVABLE else value, value_node.lineno,
-                          f"{callee}()/{arg}", rule.setting, rule.provider, secret=False, extra=dict(extra))
+                f = Found(
+                    arg,
+                    None if value == _UNRESOLVABLE else value,
+                    value_node.lineno,
+                    f"{callee}()/{arg}",
+                    rule.setting,
+                    rule.provider,
+                    secret=False,
+                    extra=dict(extra),
+                )
                 if value == _UNRESOLVABLE:
                     f.extra["unresolved"] = ["(expression)"]
                 yield f
@@ -167,7 +189,9 @@ class _Scanner:
             yield self.fallback(node, callee, rule, extra)
         key_node = kwargs.get("api_key")
         if isinstance(key_node, ast.Constant) and isinstance(key_node.value, str) and key_node.value:
-            yield Found("api_key", key_node.value, key_node.lineno, f"{callee}()/api_key", "api_key", rule.provider)
+            yield Found(
+                "api_key", key_node.value, key_node.lineno, f"{callee}()/api_key", "api_key", rule.provider
+            )
 
     def fallback(self, node: ast.Call, callee: str, rule: ClientRule, extra: dict[str, object]) -> Found:
         """No argument: the SDK reads its environment variable, else uses its default."""
@@ -175,30 +199,81 @@ class _Scanner:
         pointer = f"{callee}()"
         for name in rule.env:
             if env.get(name):
-                return Found(name, f"${{{name}}}", node.lineno, pointer, rule.setting, rule.provider,
-                             secret=False, extra={**extra, "from_env": name})
+                return Found(
+                    name,
+                    f"${{{name}}}",
+                    node.lineno,
+                    pointer,
+                    rule.setting,
+                    rule.provider,
+                    secret=False,
+                    extra={**extra, "from_env": name},
+                )
         extra = {**extra, "env_fallback": list(rule.env)} if rule.env else dict(extra)
         if rule.default:
-            return Found(callee, rule.default, node.lineno, pointer, rule.setting, rule.provider,
-                         secret=False, default=True, extra=extra)
+            return Found(
+                callee,
+                rule.default,
+                node.lineno,
+                pointer,
+                rule.setting,
+                rule.provider,
+                secret=False,
+                default=True,
+                extra=extra,
+            )
         if rule.default_region:
-            return Found(callee, rule.default_region, node.lineno, pointer, rule.setting, rule.provider,
-                         secret=False, default=True, extra=extra)
-        return Found(callee, None, node.lineno, pointer, rule.setting, rule.provider, secret=False,
-                     default=True, extra={**extra, "unresolved": list(rule.env[:1]) or ["(not set)"]})
+            return Found(
+                callee,
+                rule.default_region,
+                node.lineno,
+                pointer,
+                rule.setting,
+                rule.provider,
+                secret=False,
+                default=True,
+                extra=extra,
+            )
+        return Found(
+            callee,
+            None,
+            node.lineno,
+            pointer,
+            rule.setting,
+            rule.provider,
+            secret=False,
+            default=True,
+            extra={**extra, "unresolved": list(rule.env[:1]) or ["(not set)"]},
+        )
 
     def store(self, node: ast.Call, callee: str) -> Iterator[Found]:
         kwargs = {k.arg: k.value for k in node.keywords if k.arg}
         api = "responses" if callee.endswith("responses.create") else "chat.completions"
         if "store" in kwargs:
             value = self.text(kwargs["store"])
-            yield Found("store", "(expression)" if value == _UNRESOLVABLE else value.lower(),
-                        kwargs["store"].lineno, f"{callee}()/store", "store", "openai", secret=False,
-                        extra={"api": api})
+            yield Found(
+                "store",
+                "(expression)" if value == _UNRESOLVABLE else value.lower(),
+                kwargs["store"].lineno,
+                f"{callee}()/store",
+                "store",
+                "openai",
+                secret=False,
+                extra={"api": api},
+            )
         elif api == "responses":
             # The Responses API stores responses unless told not to.
-            yield Found("store", "true", node.lineno, f"{callee}()/store", "store", "openai", secret=False,
-                        default=True, extra={"api": api})
+            yield Found(
+                "store",
+                "true",
+                node.lineno,
+                f"{callee}()/store",
+                "store",
+                "openai",
+                secret=False,
+                default=True,
+                extra={"api": api},
+            )
 
     def env_reads(self) -> Iterator[Found]:
         for node in ast.walk(self.tree):
@@ -224,7 +299,9 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
-        yield Skipped(Location(path, line), f"Python syntax error at line {line}" if line else "Python syntax error")
+        yield Skipped(
+            Location(path, line), f"Python syntax error at line {line}" if line else "Python syntax error"
+        )
         return
     ctx = make_context(path, text, NAME)
     scanner = _Scanner(tree, ctx)

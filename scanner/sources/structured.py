@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources._settings import Context, build_all, make_context
+from scanner.sources._settings import Context, Found, build_all, make_context
 from scanner.sources._text import read_text
 from scanner.sources._tree import Node, parse_ini, parse_json, parse_toml, parse_yaml, walk
 
@@ -48,7 +48,7 @@ def parse(text: str, name: str) -> list[Node]:
 
 
 def documents_found(docs: list[Node], ctx: Context) -> list[Record]:
-    found = []
+    found: list[Found] = []
     for i, doc in enumerate(docs):
         found.extend(walk(doc, ctx, "" if len(docs) == 1 else f"/{i}"))
     return build_all(found, ctx)

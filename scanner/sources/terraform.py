@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 NAME = "terraform"
 KIND = "config"
 PATTERNS = ("*.tf", "*.tfvars")
-_BLOCK = re.compile(r'^\s*(resource|data|provider|variable|module|locals|output)\b\s*((?:"[^"]*"\s*|[\w-]+\s+)*)\{')
+_BLOCK = re.compile(
+    r'^\s*(resource|data|provider|variable|module|locals|output)\b\s*((?:"[^"]*"\s*|[\w-]+\s+)*)\{'
+)
 _REF = re.compile(r"^\$\{([\w.\-\[\]\"]+)\}$")
 _AI_ACCOUNT_KINDS = {"openai", "aiservices"}
 _REGIONAL_SKUS = ("standard", "provisionedmanaged")
@@ -113,7 +115,7 @@ def _load(text: str) -> dict[str, Any]:
 
     try:
         data = hcl2.loads(text, serialization_options=SerializationOptions(strip_string_quotes=True))
-    except Exception as exc:  # noqa: BLE001 - lark raises many types; report the position only
+    except Exception as exc:
         line, column = getattr(exc, "line", None), getattr(exc, "column", None)
         where = f"line {line}, column {column}" if line else None
         raise SourceError(f"invalid HCL ({type(exc).__name__})", where) from None
@@ -228,8 +230,17 @@ def _azure(module: _Module, blocks: _Blocks, ctx: Context) -> Iterator[Found]:
         host = f"https://{sub}.openai.azure.com" if sub else None
         accounts[rname] = (location, host)
         line = blocks.line(("resource", rtype, rname), ["location"])
-        f = Found("location", location, line, f"resource/{rtype}/{rname}/location", "region", "azure_openai",
-                  target=host, region_hint=(location or "").lower() or None, secret=False)
+        f = Found(
+            "location",
+            location,
+            line,
+            f"resource/{rtype}/{rname}/location",
+            "region",
+            "azure_openai",
+            target=host,
+            region_hint=(location or "").lower() or None,
+            secret=False,
+        )
         f.extra["resource"] = f"{rtype}.{rname}"
         yield _unresolved(f, refs)
     for (rtype, rname), body in module.resources.items():
@@ -243,9 +254,17 @@ def _azure(module: _Module, blocks: _Blocks, ctx: Context) -> Iterator[Found]:
         location, host = accounts.get(m.group(1), (None, None)) if m else (None, None)
         regional = sku.lower().startswith(_REGIONAL_SKUS)
         line = blocks.line(("resource", rtype, rname), keys)
-        f = Found(".".join(keys), sku, line, f"resource/{rtype}/{rname}/{'/'.join(keys)}", "deployment_sku",
-                  "azure_openai", target=host, region_hint=(location or "").lower() if regional and location else None,
-                  secret=False)
+        f = Found(
+            ".".join(keys),
+            sku,
+            line,
+            f"resource/{rtype}/{rname}/{'/'.join(keys)}",
+            "deployment_sku",
+            "azure_openai",
+            target=host,
+            region_hint=(location or "").lower() if regional and location else None,
+            secret=False,
+        )
         f.extra["resource"] = f"{rtype}.{rname}"
         if location:
             f.extra["resource_location"] = location.lower()
@@ -255,7 +274,12 @@ def _azure(module: _Module, blocks: _Blocks, ctx: Context) -> Iterator[Found]:
 def _sku(body: dict[str, Any]) -> tuple[str | None, list[str]]:
     for block, key in (("sku", "name"), ("scale", "type")):
         node = body.get(block)
-        if isinstance(node, list) and node and isinstance(node[0], dict) and isinstance(node[0].get(key), str):
+        if (
+            isinstance(node, list)
+            and node
+            and isinstance(node[0], dict)
+            and isinstance(node[0].get(key), str)
+        ):
             return node[0][key], [block, key]
         if isinstance(node, dict) and isinstance(node.get(key), str):
             return node[key], [block, key]
@@ -270,8 +294,15 @@ def _vertex(module: _Module, blocks: _Blocks, ctx: Context) -> Iterator[Found]:
             if key in body:
                 value, refs = module.value(body[key])
                 line = blocks.line(("resource", rtype, rname), [key])
-                f = Found(key, value, line, f"resource/{rtype}/{rname}/{key}", "region", "google_vertex",
-                          secret=False)
+                f = Found(
+                    key,
+                    value,
+                    line,
+                    f"resource/{rtype}/{rname}/{key}",
+                    "region",
+                    "google_vertex",
+                    secret=False,
+                )
                 yield _unresolved(f, refs)
                 break
 
@@ -290,8 +321,14 @@ def _secrets(data: dict[str, Any], blocks: _Blocks, ctx: Context) -> Iterator[Fo
                 yield from visit(v, block, keys)
         elif isinstance(node, str) and keys and "${" not in node:
             key = keys[-1]
-            if not (cat.looks_secret(key, node) and (node.startswith(cat.credential_prefixes) or
-                                                     cat.key_rule(key) is not None or cat.env_var(key))):
+            if not (
+                cat.looks_secret(key, node)
+                and (
+                    node.startswith(cat.credential_prefixes)
+                    or cat.key_rule(key) is not None
+                    or cat.env_var(key)
+                )
+            ):
                 return
             f = key_found(key, node, blocks.line(block, keys), "/".join([*block, *keys]), ctx)
             if f is None and node.startswith(cat.credential_prefixes):
