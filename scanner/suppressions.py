@@ -15,7 +15,9 @@ text inside traffic logs (prompts) can never suppress a finding.
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,8 +41,12 @@ def parse(text: str, path: str, known: Iterable[str]) -> tuple[list[Suppression]
     known_ids = set(known)
     found: list[Suppression] = []
     problems: list[ScanError] = []
+    comments = _python_comment_lines(text) if path.endswith(".py") else None
     for number, line in enumerate(text.split("\n"), start=1):
         if "sovscan" not in line.lower():
+            continue
+        if comments is not None and number not in comments:
+            # In Python, only real comments count (not the same text inside a string).
             continue
         m = _MARK.search(line)
         if not m:
@@ -63,6 +69,14 @@ def parse(text: str, path: str, known: Iterable[str]) -> tuple[list[Suppression]
             continue
         found.append(Suppression(number, frozenset(ids), reason[:200]))
     return found, problems
+
+
+def _python_comment_lines(text: str) -> set[int] | None:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return {t.start[0] for t in tokens if t.type == tokenize.COMMENT}
 
 
 def apply(

@@ -312,3 +312,29 @@ def test_suppression_parsing() -> None:
         ("line 5", "unknown con"),
         ("line 6", "unknown con"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (".env", "dotenv"),
+        (".env.example", "dotenv"),
+        (".env.production", "dotenv"),
+        ("docker.env.example", "dotenv"),
+        ("app.env", "dotenv"),
+        ("settings.env.json", "config"),
+        ("docker-compose.yml", "compose"),
+        ("main.tf", "terraform"),
+        ("client.tsx", "javascript"),
+        ("pyproject.toml", "config"),
+    ],
+)
+def test_sniffing_by_name(name: str, expected: str) -> None:
+    module = sniff(b"", name)
+    assert module is not None and expected == module.NAME
+
+
+def test_python_suppression_markers_inside_strings_are_not_comments() -> None:
+    text = 'X = "# sovscan: ignore[APP8-C01]"\nY = 1  # sovscan: ignore[APP8-C01] approved\n'
+    found, problems = parse_suppressions(text, "mod.py", {"APP8-C01"})
+    assert [s.line for s in found] == [2] and problems == []

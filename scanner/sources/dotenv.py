@@ -24,12 +24,16 @@ if TYPE_CHECKING:
 NAME = "dotenv"
 KIND = "config"
 PATTERNS = (".env", ".env.*", "*.env", "*.env.*", "env.example", "*.env.example")
+_OTHER_FORMATS = (".json", ".yaml", ".yml", ".toml", ".ini", ".py", ".js", ".ts", ".sh")
 
 
 def sniff(head: bytes, name: str) -> bool:
     base = PurePosixPath(name.replace("\\", "/")).name.lower()
     for suffix in (".gz", ".zst", ".zstd"):
         base = base.removesuffix(suffix)
+    if base.endswith(_OTHER_FORMATS):
+        # "settings.env.json" is JSON, not a dotenv variant.
+        return False
     return any(fnmatch.fnmatchcase(base, p) for p in PATTERNS)
 
 
