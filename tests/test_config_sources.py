@@ -338,3 +338,10 @@ def test_python_suppression_markers_inside_strings_are_not_comments() -> None:
     text = 'X = "# sovscan: ignore[APP8-C01]"\nY = 1  # sovscan: ignore[APP8-C01] approved\n'
     found, problems = parse_suppressions(text, "mod.py", {"APP8-C01"})
     assert [s.line for s in found] == [2] and problems == []
+
+
+def test_url_passwords_are_masked_in_values_and_targets(tmp_path: Path) -> None:
+    path = write(tmp_path, ".env", "OPENAI_BASE_URL=https://svc:hunter2secret@gw.example.net/v1\n")
+    _, (record,), _ = read(path)
+    assert "hunter2secret" not in str(record.attributes) and "hunter2secret" not in str(record.target)
+    assert record.target == "https://svc:****@gw.example.net/v1"

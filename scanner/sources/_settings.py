@@ -36,6 +36,8 @@ _REF = re.compile(
 )
 _URLISH = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://\S+|\[?[A-Za-z0-9.:-]+\]?(?::\d+)?(?:/\S*)?)$")
 _ENV_LINE = re.compile(r"^(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)\s*=(?P<rest>.*)$")
+# user:password@ in a URL is a credential even in a non-secret setting.
+_USERINFO = re.compile(r"(://[^/:@\s]+):[^@/\s]+@")
 _WORD_SPLIT = re.compile(r"[/._\-\s#\[\]()'\"]+|(?<=[a-z])(?=[A-Z])")
 
 
@@ -277,14 +279,14 @@ def build(found: Found, ctx: Context) -> Record | None:
             segments.append(Segment(found.pointer, ROLE, f"{label}: {raw}"))
         material = f"{found.pointer}\x1fsecret:{len(raw)}"
     else:
-        attrs["value"] = effective if effective is not None else raw
+        attrs["value"] = _USERINFO.sub(r"\1:****@", effective if effective is not None else raw)
         material = f"{found.pointer}\x1f{hashlib.sha256((effective or raw).encode()).hexdigest()[:16]}"
     attrs["fingerprint"] = hashlib.sha256(material.encode()).hexdigest()[:16]
     target = found.target
     region_hint = found.region_hint
     if target is None and effective and not secret:
         if found.setting in ("base_url", "prompt_logger") and is_urlish(effective):
-            target = effective
+            target = _USERINFO.sub(r"\1:****@", effective)
         elif found.setting == "region":
             target = cat.region_target(found.provider, effective)
             entry = cat.region_endpoints.get(found.provider or "")
