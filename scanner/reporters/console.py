@@ -59,7 +59,10 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             first = items[0]
             open_n = sum(1 for f in items if f.status == "open")
             other = len(items) - open_n
-            examples = "\n".join(f"{_where(f)} → {f.message}" for f in items[:_EXAMPLES])
+            examples = "\n".join(
+                f"{_where(f)} → {f.message}" + (f" [{f.status}]" if f.status != "open" else "")
+                for f in items[:_EXAMPLES]
+            )
             if len(items) > _EXAMPLES:
                 examples += f"\n… and {len(items) - _EXAMPLES} more"
             table.add_row(
