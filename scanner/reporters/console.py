@@ -60,7 +60,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             open_n = sum(1 for f in items if f.status == "open")
             other = len(items) - open_n
             examples = "\n".join(
-                f"{_where(f)} → {f.message}" + (f" [{f.status}]" if f.status != "open" else "")
+                f"{_where(f)} → {f.message}" + (f" ({f.status})" if f.status != "open" else "")
                 for f in items[:_EXAMPLES]
             )
             if len(items) > _EXAMPLES:
