@@ -345,3 +345,11 @@ def test_url_passwords_are_masked_in_values_and_targets(tmp_path: Path) -> None:
     _, (record,), _ = read(path)
     assert "hunter2secret" not in str(record.attributes) and "hunter2secret" not in str(record.target)
     assert record.target == "https://svc:****@gw.example.net/v1"
+
+
+def test_js_function_definitions_are_not_calls(tmp_path: Path) -> None:
+    path = write(tmp_path, "wrap.js", "function OpenAI(opts) { return opts; }\nconst o = new Ollama();\n")
+    _, records, _ = read(path)
+    assert [(r.location.pointer, r.location.line, r.target) for r in records] == [
+        ("Ollama()", 2, "http://localhost:11434")
+    ]

@@ -188,6 +188,10 @@ class _Scanner:
             callee = re.sub(r"\s+", "", m.group(1))
             if callee in ("function", "if", "for", "while", "switch", "return", "catch"):
                 continue
+            before = self.text[max(0, m.start() - 40) : m.start()].rstrip()
+            if before.endswith(("function", "class", "interface")):
+                # A definition of a function or class with an SDK's name, not a call.
+                continue
             paren = m.end() - 1
             end = _balanced(self.text, paren)
             inner_start = paren + 1
