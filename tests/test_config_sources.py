@@ -353,3 +353,17 @@ def test_js_function_definitions_are_not_calls(tmp_path: Path) -> None:
     assert [(r.location.pointer, r.location.line, r.target) for r in records] == [
         ("Ollama()", 2, "http://localhost:11434")
     ]
+
+
+def test_terraform_provider_aliases_keep_their_own_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "providers.tf",
+        'provider "aws" {\n  region = "ap-southeast-2"\n}\n\nprovider "aws" {\n  alias  = "us"\n'
+        '  region = "us-east-1"\n}\nresource "aws_bedrock_guardrail" "g" {\n  name = "g"\n}\n',
+    )
+    _, records, _ = read(path)
+    assert [(r.location.pointer, r.location.line, r.target) for r in records] == [
+        ("provider/aws/region", 2, "https://bedrock-runtime.ap-southeast-2.amazonaws.com"),
+        ("provider/aws.us/region", 7, "https://bedrock-runtime.us-east-1.amazonaws.com"),
+    ]

@@ -58,7 +58,14 @@ class _Blocks:
                 continue
             labels = tuple(x.strip('"') for x in re.findall(r'"[^"]*"|[\w-]+', m.group(2)))
             end = self._end(i)
-            self.ranges.setdefault((m.group(1), *labels), (i + 1, end))
+            key = (m.group(1), *labels)
+            if key in self.ranges:
+                # Repeated blocks (several `provider "aws"` with aliases): the n-th is key + (n,).
+                n = 1
+                while (*key, str(n)) in self.ranges:
+                    n += 1
+                key = (*key, str(n))
+            self.ranges[key] = (i + 1, end)
             i = end
         # i is advanced past each block; nested blocks are searched inside their parent.
 
@@ -199,8 +206,12 @@ def _unresolved(f: Found, refs: list[str]) -> Found:
 
 def _providers(data: dict[str, Any], module: _Module, blocks: _Blocks, ctx: Context) -> Iterator[Found]:
     lowered = ctx.text.lower()
+    seen: dict[str, int] = {}
     for block in data.get("provider", []):
         for name, body in block.items():
+            nth = seen.get(name, 0)
+            seen[name] = nth + 1
+            block_key = ("provider", name) if nth == 0 else ("provider", name, str(nth))
             if not isinstance(body, dict) or "region" not in body:
                 continue
             if name == "aws" and ("aws_bedrock" in lowered or "bedrock" in lowered):
@@ -212,8 +223,10 @@ def _providers(data: dict[str, Any], module: _Module, blocks: _Blocks, ctx: Cont
             else:
                 continue
             value, refs = module.value(body["region"])
-            line = blocks.line(("provider", name), ["region"])
-            f = Found("region", value, line, f"provider/{name}/region", "region", provider, secret=False)
+            line = blocks.line(block_key, ["region"])
+            alias = body.get("alias")
+            pointer = f"provider/{name}{'.' + alias if isinstance(alias, str) else ''}/region"
+            f = Found("region", value, line, pointer, "region", provider, secret=False)
             yield _unresolved(f, refs)
 
 
