@@ -257,10 +257,12 @@ def build(found: Found, ctx: Context) -> Record | None:
     if found.commented:
         attrs["commented"] = True
     resolved, unresolved, had_refs = resolve(raw, ctx.env) if raw else (raw, [], False)
+    # An endpoint setting is not secret because its name mentions a token ("TOKENIZER_ENDPOINT");
+    # only a credential-shaped value makes it one.
     secret = (
         found.secret
         if found.secret is not None
-        else (found.setting == "api_key" or cat.looks_secret(found.key, raw))
+        else (found.setting == "api_key" or raw.startswith(cat.credential_prefixes))
     )
     effective = resolved if resolved is not None else None
     if had_refs:
