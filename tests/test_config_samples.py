@@ -40,6 +40,8 @@ CANARIES = [
     "sk-proj-FakeCanaryKey4SovscanSamples0nlyQx7Zr2Lm9Tv",
     "sk-proj-FakeLiteLLMCanary4SovscanSamples0nlyWq3Er5Ty",
     "hf_FakeCanaryToken4SovscanSamplesXyZ0123",
+    "AKIAQFAKECANARY7ZP2R",
+    "FakeCanary/Secret+Key4SovscanSamplesQz7L",
     "sk-ant-api03-FakeTsCanaryKeyForSovscanSamplesOnly0123456789abcdefghijklmnopqrstuvwxyz-AA",
 ]
 
@@ -126,7 +128,13 @@ def test_region_settings_resolve_to_regional_endpoints(result: ScanResult) -> No
 
 def test_credentials_are_detected_masked(result: ScanResult) -> None:
     creds = [d for f in result.findings if f.control_id == "APP11-C03" for d in f.detections]
-    assert {d.entity for d in creds} == {"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HUGGINGFACE_TOKEN"}
+    assert {d.entity for d in creds} == {
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "HUGGINGFACE_TOKEN",
+        "AWS_ACCESS_KEY",
+        "AWS_SECRET_KEY",
+    }
     assert all(d.category == "credential" and "…" in d.preview for d in creds)
 
 
@@ -143,7 +151,7 @@ def test_planted_secrets_never_appear_in_json_or_console_output(result: ScanResu
         for value in secrets + encoded:
             assert value not in text
             # Not even a long fragment of it.
-            assert value[8:28] not in text
+            assert value[4:18] not in text
 
 
 def _read(path: Path) -> list[Record]:
