@@ -367,3 +367,18 @@ def test_terraform_provider_aliases_keep_their_own_lines(tmp_path: Path) -> None
         ("provider/aws/region", 2, "https://bedrock-runtime.ap-southeast-2.amazonaws.com"),
         ("provider/aws.us/region", 7, "https://bedrock-runtime.us-east-1.amazonaws.com"),
     ]
+
+
+def test_helm_values_with_nested_litellm_config(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "values.yaml",
+        "replicaCount: 1\nproxy_config:\n  model_list:\n    - model_name: claude\n      litellm_params:\n"
+        "        model: anthropic/claude-3-5-sonnet\n  litellm_settings:\n    callbacks: [langsmith]\n",
+    )
+    name, records, _ = read(path)
+    assert name == "config"
+    assert [(r.location.pointer, r.location.line, r.target) for r in records] == [
+        ("/proxy_config/model_list/0/litellm_params/model", 6, "https://api.anthropic.com"),
+        ("/proxy_config/litellm_settings/callbacks/0", 8, "https://api.smith.langchain.com"),
+    ]

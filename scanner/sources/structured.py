@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, BinaryIO
 from scanner.models import Record, Skipped
 from scanner.sources._settings import Context, Found, build_all, make_context
 from scanner.sources._text import read_text
-from scanner.sources._tree import Node, parse_ini, parse_json, parse_toml, parse_yaml, walk
+from scanner.sources._tree import (
+    Mapping,
+    Node,
+    Sequence,
+    escape,
+    parse_ini,
+    parse_json,
+    parse_toml,
+    parse_yaml,
+    walk,
+)
 
 if TYPE_CHECKING:
     from scanner.sources import ReadOptions
@@ -48,10 +58,31 @@ def parse(text: str, name: str) -> list[Node]:
 
 
 def documents_found(docs: list[Node], ctx: Context) -> list[Record]:
+    from scanner.sources import litellm
+
     found: list[Found] = []
+    embedded: list[Record] = []
     for i, doc in enumerate(docs):
-        found.extend(walk(doc, ctx, "" if len(docs) == 1 else f"/{i}"))
-    return build_all(found, ctx)
+        base = "" if len(docs) == 1 else f"/{i}"
+        # A LiteLLM proxy config nested in Helm values (e.g. `proxy_config: {model_list: …}`)
+        # is read as one, so routes get their provider defaults and callbacks their hosts.
+        nested = dict(_litellm_configs(doc, base))
+        for pointer, node in nested.items():
+            embedded.extend(litellm.records_for(node, ctx, prefix=pointer))
+        found.extend(walk(doc, ctx, base, frozenset(nested)))
+    records = build_all(found, ctx) + embedded
+    records.sort(key=lambda r: (r.location.line or 0, r.location.pointer))
+    return records
+
+
+def _litellm_configs(node: Node, pointer: str, depth: int = 0) -> Iterator[tuple[str, Mapping]]:
+    if not isinstance(node, Mapping) or depth > 6:
+        return
+    if pointer and isinstance(node.get("model_list"), Sequence):
+        yield pointer, node
+        return
+    for key, _, child in node.items:
+        yield from _litellm_configs(child, f"{pointer}/{escape(key)}", depth + 1)
 
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
