@@ -382,3 +382,21 @@ def test_helm_values_with_nested_litellm_config(tmp_path: Path) -> None:
         ("/proxy_config/model_list/0/litellm_params/model", 6, "https://api.anthropic.com"),
         ("/proxy_config/litellm_settings/callbacks/0", 8, "https://api.smith.langchain.com"),
     ]
+
+
+def test_configmap_holding_a_litellm_config_keeps_file_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "litellm-cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: litellm\ndata:\n  config.yaml: |\n"
+        "    model_list:\n      - model_name: gem\n        litellm_params:\n"
+        "          model: vertex_ai/gemini\n          vertex_location: europe-west1\n"
+        "    general_settings:\n      store_prompts_in_spend_logs: true\n",
+    )
+    name, records, _ = read(path)
+    assert name == "kubernetes"
+    assert [(r.attributes["key"], r.location.line, r.target) for r in records] == [
+        ("vertex_location", 11, "https://europe-west1-aiplatform.googleapis.com"),
+        ("store_prompts_in_spend_logs", 13, None),
+    ]
+    assert records[0].location.pointer.startswith("/data/config.yaml#/model_list/0")
