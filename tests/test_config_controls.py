@@ -75,7 +75,7 @@ CASES = [
         'resource "azurerm_cognitive_deployment" "d" {\n  sku {\n    name = "Standard"\n  }\n}\n',
     ),
     (
-        "APP8-C05",
+        "APP8-C04",
         ".env",
         "OPENAI_BASE_URL=${GATEWAY}\n",
         "OPENAI_BASE_URL=${GATEWAY:-http://localhost:8080}\n",
@@ -118,4 +118,4 @@ def test_unresolved_endpoint_is_not_guessed(
     tmp_path: Path, engine_and_classifier: tuple[Engine, Classifier]
 ) -> None:
     found = controls_for(tmp_path, ".env", "OPENAI_BASE_URL=${GATEWAY}\n", engine_and_classifier)
-    assert found == {"APP8-C05"}
+    assert found == {"APP8-C04"}
