@@ -400,3 +400,15 @@ def test_configmap_holding_a_litellm_config_keeps_file_lines(tmp_path: Path) -> 
         ("store_prompts_in_spend_logs", 13, None),
     ]
     assert records[0].location.pointer.startswith("/data/config.yaml#/model_list/0")
+
+
+def test_helm_templates_are_skipped_not_errors(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n"
+        "{{- if .Values.enabled }}\n  replicas: 1\n{{- end }}\n",
+    )
+    name, records, skipped = read(path)
+    assert name == "kubernetes" and not records
+    assert skipped[0].reason.startswith("templated YAML") and skipped[0].location.line is not None

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from scanner.errors import SourceError
+from scanner.models import Location, Skipped
 from scanner.sources._settings import Context, Found, env_found, key_found
 
 
@@ -103,6 +104,17 @@ def parse_yaml(text: str, line_offset: int = 0) -> list[Node]:
     if line_offset:
         _shift(out, line_offset)
     return out
+
+
+def template_skip(exc: SourceError, text: str, path: str) -> Skipped | None:
+    """A YAML file that does not parse because it is a Go/Helm template (``{{ … }}``) is skipped
+    with its position, not an input error: it only becomes YAML when rendered."""
+    if "{{" not in text:
+        return None
+    line = None
+    if exc.position and exc.position.startswith("line "):
+        line = int(exc.position.split()[1].rstrip(","))
+    return Skipped(Location(path, line), "templated YAML (Go/Helm template); render it to scan it")
 
 
 def _shift(nodes: list[Node], offset: int) -> None:

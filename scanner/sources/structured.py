@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
+from scanner.errors import SourceError
 from scanner.models import Record, Skipped
 from scanner.sources._settings import Context, Found, build_all, make_context
 from scanner.sources._text import read_text
@@ -24,6 +25,7 @@ from scanner.sources._tree import (
     parse_json,
     parse_toml,
     parse_yaml,
+    template_skip,
     walk,
 )
 
@@ -92,5 +94,12 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         return
     if not text.strip():
         return
-    docs = parse(text, path)
+    try:
+        docs = parse(text, path)
+    except SourceError as exc:
+        skip = template_skip(exc, text, path) if suffix(path) in ("yaml", "yml") else None
+        if skip is None:
+            raise
+        yield skip
+        return
     yield from documents_found(docs, make_context(path, text, NAME))
