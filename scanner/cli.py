@@ -132,6 +132,8 @@ def scan(
     _write_reports(result, reports)
     for error in result.errors:
         _err(error.one_line())
+    for warning in result.warnings:
+        _err(f"warning: {warning.one_line()}")
     if result.errors:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_FINDINGS if result.open_findings(fail_on) else EXIT_OK)

@@ -12,6 +12,7 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -60,7 +61,18 @@ class Classifier:
             # A region the log states for the endpoint (e.g. Azure diagnostic ``location``).
             value = attributes.get("region_hint")
             hint = value.replace(" ", "").lower() if isinstance(value, str) and value.strip() else None
-        return self._cached(target or "", model, geo, hint)
+        dest: Destination = self._cached(target or "", model, geo, hint)
+        if hint and not dest.host and attributes:
+            # A configured Azure resource (e.g. a Terraform account) has a location but no URL.
+            provider = str(attributes.get("provider") or "")
+            if provider.startswith("azure"):
+                entry = self.catalog.regions.get("azure", {}).get(hint)
+                dest = replace(
+                    dest, provider=provider, service="llm-api", hosting="vendor_cloud", region=hint,
+                    country=entry.country if entry else None,
+                    jurisdictions=frozenset(entry.jurisdictions) if entry else frozenset(),
+                )
+        return dest
 
     def _classify(
         self, target: str, model: str | None, geo: str | None, hint: str | None = None

@@ -223,6 +223,10 @@ class Engine:
             return False
         if cond.value_matches is not None and not re.search(cond.value_matches, value):
             return False
+        if cond.value_in is not None and value.lower() not in {v.lower() for v in _as_set(cond.value_in)}:
+            return False
+        if cond.value_not_in is not None and value.lower() in {v.lower() for v in _as_set(cond.value_not_in)}:
+            return False
         return not (cond.setting_in is not None and setting not in _as_set(cond.setting_in))
 
     # -- findings ---------------------------------------------------------------------------------
@@ -264,12 +268,26 @@ def describe(control: Control, record: Record, dest: Destination, evidence: Sequ
     if dest.region:
         dest_text += f"; region {dest.region}"
     dest_text += ")"
+    if record.kind == "config":
+        return _describe_config(record, dest_text if dest.host else None, evidence)
     if evidence:
         entities = sorted({d.entity for d in evidence})
         return f"{', '.join(entities)} sent to {dest_text}"
-    if record.kind == "config":
-        return f"{record.attributes.get('key', 'setting')} → {dest_text}"
     return f"request to {dest_text}"
+
+
+def _describe_config(record: Record, dest_text: str | None, evidence: Sequence[Detection]) -> str:
+    """A config setting in words. ``value`` is non-secret or already masked by the source."""
+    attrs = record.attributes
+    key = str(attrs.get("key", "setting"))
+    if evidence:
+        entities = ", ".join(sorted({d.entity for d in evidence}))
+        return f"{entities} written in {key} (value masked)"
+    value = attrs.get("value")
+    text = key if value in (None, "", record.target) else f"{key} = {value}"
+    if attrs.get("unresolved"):
+        return f"{text} (unresolved: {', '.join(map(str, attrs['unresolved']))})"
+    return f"{text} → {dest_text}" if dest_text else text
 
 
 def fingerprint(control_id: str, record: Record, dest: Destination, evidence: Iterable[Detection]) -> str:

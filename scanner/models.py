@@ -256,6 +256,8 @@ class ScanResult:
     command: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     fail_on: Severity = Severity.HIGH
+    # Problems that did not stop anything (e.g. an invalid inline suppression); exit code unchanged.
+    warnings: list[ScanError] = field(default_factory=list)
 
     def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
         floor = at_least or Severity.INFO

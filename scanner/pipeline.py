@@ -37,6 +37,8 @@ from scanner.policy import LoadedPolicy, load_policies
 from scanner.redact import hash_key
 from scanner.sources import FORMATS, ReadOptions, iter_files, sniff
 from scanner.sources._io import describe_bytes, open_binary, peek_head, wrap_decompress
+from scanner.suppressions import apply as apply_suppressions
+from scanner.suppressions import parse as parse_suppressions
 
 
 class _HashingReader(io.RawIOBase):
@@ -93,6 +95,7 @@ class Scanner:
         self.skipped: list[Skipped] = []
         self.destinations: dict[str, DestinationStats] = {}
         self._pending: list[tuple[list[Record], list[Destination], list[Segment], Pending, InputSummary]] = []
+        self.warnings: list[ScanError] = []
 
     # -- files ------------------------------------------------------------------------------------
     def scan(self, paths: list[str]) -> ScanResult:
@@ -137,7 +140,10 @@ class Scanner:
                     )
                 return
             summary.format = module.NAME
+            first = len(self.findings)
             self._read_records(module, stream, display, summary)
+            if module.KIND == "config" and real != "-":
+                self._suppress(real, display, first)
             if hashing is not None:
                 # Hash the whole file even if the reader stopped early.
                 while hashing.read(1 << 20):
@@ -147,6 +153,20 @@ class Scanner:
             self.inputs.append(summary)
         finally:
             stream.close()
+
+    def _suppress(self, real: str, display: str, first: int) -> None:
+        """Inline ``sovscan: ignore[...]`` comments of a config file, applied to its findings."""
+        try:
+            with open(real, "rb") as fh:
+                text = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return
+        known = {c.id for lp in self.policies for c in lp.pack.controls}
+        aliases = {a: c.id for lp in self.policies for c in lp.pack.controls for a in c.aliases}
+        suppressions, problems = parse_suppressions(text, display, known | set(aliases))
+        self.warnings.extend(problems)
+        if suppressions:
+            apply_suppressions(self.findings[first:], suppressions, self.engine.stats, aliases)
 
     def _pick_format(self, head: bytes, display: str) -> ModuleType | None:
         if self.settings.input_format:
@@ -230,7 +250,9 @@ class Scanner:
             detections = [d for ds in per_segment[pos : pos + n] for d in ds]
             pos += n
             self.findings.extend(self.engine.evaluate(record, dest, detections))
-            self._tally(record, dest, detections)
+            if record.kind != "config" or dest.host or dest.jurisdictions:
+                # A config setting with no destination (a key, a flag) is not a place data goes.
+                self._tally(record, dest, detections)
             summary.scanned += 1
             summary.unscanned_parts += record.unscanned_parts
 
@@ -279,6 +301,7 @@ class Scanner:
             controls=list(self.engine.stats.values()),
             destinations=sorted(self.destinations.values(), key=lambda d: d.destination.host),
             errors=self.errors,
+            warnings=self.warnings,
             skipped=self.skipped,
             fail_on=self.settings.fail_on,
             timings={"seconds": round(elapsed, 3), **{k: float(v) for k, v in self.detector.stats.items()}},

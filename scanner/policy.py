@@ -67,6 +67,9 @@ class ConfigCondition(_Strict):
     key_matches: str | None = None
     value_matches: str | None = None
     setting_in: StrList | None = None
+    # Exact values, compared case-insensitively (e.g. deployment types, "false").
+    value_in: StrList | None = None
+    value_not_in: StrList | None = None
 
     @field_validator("key_matches", "value_matches")
     @classmethod

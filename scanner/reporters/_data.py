@@ -147,4 +147,5 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         ],
         "skipped_listed": min(len(result.skipped), MAX_SKIPPED_LISTED),
         "errors": [{"path": e.path, "position": e.position, "message": e.message} for e in result.errors],
+        "warnings": [{"path": e.path, "position": e.position, "message": e.message} for e in result.warnings],
     }

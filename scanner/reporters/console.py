@@ -59,7 +59,10 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             first = items[0]
             open_n = sum(1 for f in items if f.status == "open")
             other = len(items) - open_n
-            examples = "\n".join(f"{_where(f)} → {f.message}" for f in items[:_EXAMPLES])
+            examples = "\n".join(
+                f"{_where(f)} → {f.message}" + (f" ({f.status})" if f.status != "open" else "")
+                for f in items[:_EXAMPLES]
+            )
             if len(items) > _EXAMPLES:
                 examples += f"\n… and {len(items) - _EXAMPLES} more"
             table.add_row(
@@ -131,6 +134,8 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
 
     for e in result.errors:
         console.print(Text(f"error: {e.one_line()}", style="bold red"))
+    for w in result.warnings:
+        console.print(Text(f"warning: {w.one_line()}", style="yellow"))
     sev = ", ".join(f"{k} {v}" for k, v in s["by_severity"].items() if v)
     console.print(
         Text(

@@ -14,7 +14,27 @@ from types import ModuleType
 from typing import BinaryIO
 
 from scanner.models import Record, Skipped
-from scanner.sources import azure, bedrock, har, jsonl, langfuse, langsmith, litellm, mitm, nock, otel, vcr
+from scanner.sources import (
+    azure,
+    bedrock,
+    compose,
+    dotenv,
+    har,
+    js_code,
+    jsonl,
+    kubernetes,
+    langfuse,
+    langsmith,
+    litellm,
+    litellm_config,
+    mitm,
+    nock,
+    otel,
+    python_code,
+    structured,
+    terraform,
+    vcr,
+)
 from scanner.sources._io import DEFAULT_MAX_LINE
 
 # Order matters: specific shapes before generic ones (``jsonl`` is the generic envelope; HAR's
@@ -31,6 +51,15 @@ FORMATS: dict[str, ModuleType] = {
     litellm.NAME: litellm,
     har.NAME: har,
     jsonl.NAME: jsonl,
+    # Configuration and source code (after every traffic format; generic structured files last).
+    dotenv.NAME: dotenv,
+    compose.NAME: compose,
+    kubernetes.NAME: kubernetes,
+    litellm_config.NAME: litellm_config,
+    terraform.NAME: terraform,
+    python_code.NAME: python_code,
+    js_code.NAME: js_code,
+    structured.NAME: structured,
 }
 
 _COMPRESSED = (".gz", ".zst", ".zstd")
