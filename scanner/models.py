@@ -229,6 +229,12 @@ class ControlStats:
     waived: int = 0
     suppressed: int = 0
     baselined: int = 0
+    # Control metadata for reporters that describe rules (SARIF, JUnit); filled by the engine.
+    reference: str = ""
+    source_url: str | None = None
+    rationale: str = ""
+    remediation: str = ""
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -239,6 +245,26 @@ class DestinationStats:
     categories: dict[str, int] = field(default_factory=dict)
     first_seen: str | None = None
     last_seen: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEntry:
+    """One known finding in a baseline file: fingerprint, control and path (nothing sensitive)."""
+
+    fingerprint: str
+    control_id: str
+    path: str
+
+
+@dataclass(slots=True)
+class BaselineReport:
+    """How a scan compared with a baseline; ``fixed`` lists entries no finding matched any more."""
+
+    path: str
+    entries: int
+    matched: int
+    new: int
+    fixed: list[BaselineEntry] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -256,6 +282,7 @@ class ScanResult:
     command: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     fail_on: Severity = Severity.HIGH
+    baseline: BaselineReport | None = None
 
     def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
         floor = at_least or Severity.INFO
