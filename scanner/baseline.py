@@ -83,12 +83,15 @@ def load(path: Path) -> Baseline:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: baseline is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+        raise ConfigError(
+            f"{path}: baseline is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
         raise ConfigError(f"{path}: not a sovscan baseline (expected an object with a findings list)")
     if doc.get("version") != FORMAT_VERSION:
         raise ConfigError(
-            f"{path}: unsupported baseline version {doc.get('version')!r} (this sovscan reads {FORMAT_VERSION})"
+            f"{path}: unsupported baseline version {doc.get('version')!r} "
+            f"(this sovscan reads version {FORMAT_VERSION})"
         )
     entries = []
     for i, item in enumerate(doc["findings"]):

@@ -161,5 +161,7 @@ def baseline_dict(result: ScanResult) -> dict[str, Any] | None:
         "entries": b.entries,
         "matched": b.matched,
         "new": b.new,
-        "fixed": [{"fingerprint": e.fingerprint, "control_id": e.control_id, "path": e.path} for e in b.fixed],
+        "fixed": [
+            {"fingerprint": e.fingerprint, "control_id": e.control_id, "path": e.path} for e in b.fixed
+        ],
     }

@@ -72,7 +72,9 @@ def _testcase(parent: ET.Element, c: ControlStats, findings: list[Finding]) -> t
         failure.text = _clean("\n".join(lines))
     elif c.evaluated == 0:
         skipped = True
-        ET.SubElement(case, "skipped", {"message": "not evaluated: no scanned record of a kind it applies to"})
+        ET.SubElement(
+            case, "skipped", {"message": "not evaluated: no scanned record of a kind it applies to"}
+        )
     out = ET.SubElement(case, "system-out")
     out.text = (
         f"severity {c.severity.value}; evaluated {c.evaluated}, passed {c.passed}, failed {c.failed}, "
@@ -109,7 +111,9 @@ def to_xml(result: ScanResult) -> ET.Element:
             totals[key] += value
     if result.errors:
         suite = ET.SubElement(
-            root, "testsuite", {"name": "sovscan", "tests": "1", "failures": "0", "errors": "1", "skipped": "0"}
+            root,
+            "testsuite",
+            {"name": "sovscan", "tests": "1", "failures": "0", "errors": "1", "skipped": "0"},
         )
         case = ET.SubElement(suite, "testcase", {"classname": "sovscan", "name": "inputs are readable"})
         error = ET.SubElement(case, "error", {"message": f"{len(result.errors)} input error(s)"})

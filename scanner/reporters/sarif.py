@@ -236,7 +236,9 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
             "entries": b.entries,
             "matched": b.matched,
             "new": b.new,
-            "fixed": [{"fingerprint": e.fingerprint, "ruleId": e.control_id, "path": e.path} for e in b.fixed],
+            "fixed": [
+                {"fingerprint": e.fingerprint, "ruleId": e.control_id, "path": e.path} for e in b.fixed
+            ],
         }
     return {
         "$schema": SARIF_SCHEMA,
