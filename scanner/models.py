@@ -57,7 +57,8 @@ class Location:
     """Where a record sits: file path (relative to the scan root), line, pointer and record index.
 
     ``pointer`` is a JSON pointer into the file (``/log/entries/3``) or a key path for configs;
-    ``line`` is the 1-based line for line-oriented formats (JSONL, configs), else ``None``.
+    ``line`` is the 1-based line for line-oriented formats (JSONL, configs) and the line where a
+    whole-document record starts (a HAR entry), else ``None``.
     """
 
     path: str

@@ -75,7 +75,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         console.print("No findings.")
 
     controls = Table(title="Controls", expand=False)
-    for col in ("Policy", "Control", "Evaluated", "Passed", "Failed", "Waived", "Suppressed"):
+    for col in ("Policy", "Control", "Evaluated", "Passed", "Failed", "Waived", "Suppressed", "Baselined"):
         controls.add_column(col)
     for c in result.controls:
         controls.add_row(
@@ -86,6 +86,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             str(c.failed),
             str(c.waived),
             str(c.suppressed),
+            str(c.baselined),
         )
     console.print(controls)
 
@@ -129,6 +130,14 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             )
         console.print(dests)
 
+    if result.baseline is not None:
+        b = result.baseline
+        console.print(
+            f"baseline {b.path}: {b.entries} entries, {b.matched} still present, "
+            f"{b.new} new open findings, {len(b.fixed)} fixed"
+        )
+        for entry in b.fixed:
+            console.print(f"  fixed: {entry.control_id} in {entry.path} ({entry.fingerprint})")
     for e in result.errors:
         console.print(Text(f"error: {e.one_line()}", style="bold red"))
     sev = ", ".join(f"{k} {v}" for k, v in s["by_severity"].items() if v)

@@ -43,11 +43,14 @@ def escape_property(text: str) -> str:
 def annotation(f: Finding) -> str:
     props = [f"file={escape_property(f.location.path)}"]
     line = f.location.line
-    if line is not None and not f.location.path.lower().endswith(_COMPRESSED):
+    compressed = f.location.path.lower().endswith(_COMPRESSED)
+    if line is not None and not compressed:
         props.append(f"line={line}")
     props.append(f"title={escape_property(f'{f.control_id} ({f.severity.value}): {f.title}')}")
     evidence = ", ".join(f"{d.entity} {d.preview}" for d in f.detections[:3])
-    where = "" if line is not None else (f" at {f.location.pointer}" if f.location.pointer else "")
+    where = f" at {f.location.pointer}" if f.location.pointer else ""
+    if line is not None and compressed:
+        where += f" (line {line} of the decompressed file)"
     message = f"{f.message}{where}" + (f". Evidence (masked): {evidence}" if evidence else "")
     if f.remediation:
         message += f"\nRemediation: {' '.join(f.remediation.split())}"
@@ -79,9 +82,8 @@ def _cell(text: str) -> str:
 
 def _where(f: Finding) -> str:
     loc = f.location
-    if loc.line is not None:
-        return f"{loc.path}:{loc.line}"
-    return f"{loc.path}#{loc.pointer}" if loc.pointer else loc.path
+    out = f"{loc.path}:{loc.line}" if loc.line is not None else loc.path
+    return f"{out}#{loc.pointer}" if loc.pointer else out
 
 
 def render_summary(result: ScanResult) -> str:

@@ -33,9 +33,8 @@ def _clean(text: str) -> str:
 
 def _where(f: Finding) -> str:
     loc = f.location
-    if loc.line is not None:
-        return f"{loc.path}:{loc.line}"
-    return f"{loc.path}#{loc.pointer}" if loc.pointer else loc.path
+    out = f"{loc.path}:{loc.line}" if loc.line is not None else loc.path
+    return f"{out}#{loc.pointer}" if loc.pointer else out
 
 
 def _describe(f: Finding) -> str:

@@ -142,8 +142,11 @@ def _message(f: Finding) -> str:
         shown = [f"{d.entity} {d.preview}" for d in f.detections[:5]]
         more = len(f.detections) - len(shown)
         parts.append("Evidence (masked): " + "; ".join(shown) + (f"; and {more} more" if more > 0 else ""))
-    if f.location.line is None and f.location.pointer:
-        parts.append(f"At {f.location.pointer}.")
+    loc = f.location
+    if loc.pointer:
+        parts.append(f"Record at {loc.pointer}.")
+    if loc.line is not None and loc.path.lower().endswith(_COMPRESSED):
+        parts.append(f"Line {loc.line} of the decompressed file.")
     return " ".join(parts)
 
 
