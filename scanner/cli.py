@@ -107,6 +107,10 @@ def scan(
         str | None,
         typer.Option("--since", help="Scan only files changed since this git ref (plus untracked files)."),
     ] = None,
+    ignore_unknown: Annotated[
+        bool,
+        typer.Option("--ignore-unknown", help="Files no input format recognises are not errors (for hooks)."),
+    ] = False,
 ) -> None:
     """Scan AI traffic logs against policy packs and report findings."""
     from scanner.config import Settings
@@ -130,6 +134,7 @@ def scan(
         model=model,
         min_score=min_score,
         max_line_bytes=max_line_bytes,
+        ignore_unknown=ignore_unknown,
     )
     result = _run(lambda: _scan(paths, settings), debug)
     if known is not None and baseline is not None:

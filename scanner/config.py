@@ -24,3 +24,5 @@ class Settings:
     batch_records: int = 256
     cache_size: int = 200_000
     parameters: dict[str, object] = field(default_factory=dict)
+    # Files no format recognises are listed as inputs but are not errors (hooks pass every file name).
+    ignore_unknown: bool = False

@@ -121,7 +121,7 @@ class Scanner:
             module = self._pick_format(head, display)
             if module is None:
                 self.inputs.append(summary)
-                if explicit or head:
+                if (explicit or head) and not self.settings.ignore_unknown:
                     tried = ", ".join(FORMATS)
                     self.errors.append(
                         ScanError(
