@@ -135,6 +135,9 @@ def scan(
         min_score=min_score,
         max_line_bytes=max_line_bytes,
         ignore_unknown=ignore_unknown,
+        exclude_files=tuple(
+            str(p) for p in [baseline, *(Path(out) for _, out in reports if out and out != "-")] if p
+        ),
     )
     result = _run(lambda: _scan(paths, settings), debug)
     if known is not None and baseline is not None:
@@ -356,6 +359,7 @@ def baseline_create(
         internal_hosts=tuple(internal_host),
         model=model,
         min_score=min_score,
+        exclude_files=(str(output),),
     )
     result = _run(lambda: _scan(paths, settings), debug)
     for error in result.errors:

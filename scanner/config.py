@@ -26,3 +26,5 @@ class Settings:
     parameters: dict[str, object] = field(default_factory=dict)
     # Files no format recognises are listed as inputs but are not errors (hooks pass every file name).
     ignore_unknown: bool = False
+    # Files a directory walk passes over: the baseline and the reports this run reads or writes.
+    exclude_files: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
 import zlib
 from collections.abc import Iterator
@@ -94,7 +95,10 @@ class Scanner:
     # -- files ------------------------------------------------------------------------------------
     def scan(self, paths: list[str]) -> ScanResult:
         started = time.perf_counter()
+        excluded = {os.path.realpath(p) for p in self.settings.exclude_files}
         for display, real, explicit in iter_files(paths):
+            if excluded and not explicit and os.path.realpath(real) in excluded:
+                continue  # sovscan's own baseline and report files found while walking
             self._scan_file(display, real, explicit)
         return self.result(time.perf_counter() - started)
 
