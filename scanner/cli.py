@@ -101,7 +101,7 @@ def scan(
     ] = None,
     fail_on_new_only: Annotated[
         bool,
-        typer.Option("--fail-on-new-only", help="Gate only on findings not in --baseline (required)."),
+        typer.Option("--fail-on-new-only", help="Only findings not in --baseline count (needs --baseline)."),
     ] = False,
     since: Annotated[
         str | None,
@@ -337,12 +337,20 @@ def baseline_create(
     ] = Path(".sovscan-baseline.json"),
     policy: Annotated[list[str], typer.Option("--policy", "-p", help="Shipped policy pack id.")] = [],  # noqa: B006
     policy_file: Annotated[list[Path], typer.Option("--policy-file", help="A policy pack YAML file.")] = [],  # noqa: B006
-    input_format: Annotated[str | None, typer.Option("--input-format")] = None,
-    include_responses: Annotated[bool, typer.Option("--include-responses")] = False,
-    internal_host: Annotated[list[str], typer.Option("--internal-host")] = [],  # noqa: B006
-    model: Annotated[str | None, typer.Option("--model")] = None,
-    min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0)] = 0.4,
-    debug: Annotated[bool, typer.Option("--debug")] = False,
+    input_format: Annotated[
+        str | None, typer.Option("--input-format", help="Read every input as this format.")
+    ] = None,
+    include_responses: Annotated[
+        bool, typer.Option("--include-responses", help="Evaluate logged responses too.")
+    ] = False,
+    internal_host: Annotated[
+        list[str], typer.Option("--internal-host", help="Host glob under the organisation's control.")
+    ] = [],  # noqa: B006
+    model: Annotated[str | None, typer.Option("--model", help="spaCy model package to use.")] = None,
+    min_score: Annotated[
+        float, typer.Option("--min-score", min=0.0, max=1.0, help="Minimum detection score.")
+    ] = 0.4,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
 ) -> None:
     """Scan PATHS and write every open finding's fingerprint to a baseline file (sorted, no raw values)."""
     from scanner.baseline import create, dumps

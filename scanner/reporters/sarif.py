@@ -116,9 +116,11 @@ def _fallback_control(f: Finding) -> ControlStats:
 
 def _location(f: Finding) -> dict[str, Any]:
     loc = f.location
-    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(loc.path)}}
-    if not artifact_uri(loc.path).startswith("file://"):
-        physical["artifactLocation"]["uriBaseId"] = "%SRCROOT%"
+    uri = artifact_uri(loc.path)
+    artifact: dict[str, Any] = {"uri": uri}
+    if not uri.startswith("file://"):
+        artifact["uriBaseId"] = "%SRCROOT%"
+    physical: dict[str, Any] = {"artifactLocation": artifact}
     if loc.line is not None and loc.line >= 1 and not loc.path.lower().endswith(_COMPRESSED):
         physical["region"] = {"startLine": loc.line}
     logical: list[dict[str, Any]] = []
