@@ -57,14 +57,21 @@ class Location:
     """Where a record sits: file path (relative to the scan root), line, pointer and record index.
 
     ``pointer`` is a JSON pointer into the file (``/log/entries/3``) or a key path for configs;
-    ``line`` is the 1-based line for line-oriented formats (JSONL, configs) and the line where a
-    whole-document record starts (a HAR entry), else ``None``.
+    ``line`` is the 1-based line for line-oriented formats (JSONL, configs), else ``None``;
+    ``start_line`` is where a record inside a whole-document format starts (a HAR entry), for
+    line-based viewers such as code scanning.
     """
 
     path: str
     line: int | None = None
     pointer: str = ""
     record: int | None = None
+    start_line: int | None = None
+
+    @property
+    def first_line(self) -> int | None:
+        """The line a viewer should point at: the record's line, else where it starts."""
+        return self.line if self.line is not None else self.start_line
 
 
 @dataclass(frozen=True, slots=True)

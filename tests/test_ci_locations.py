@@ -69,7 +69,8 @@ def test_har_records_and_skips_carry_the_entry_line() -> None:
     data = (TRAFFIC / "browser-session.har").read_bytes()
     items = list(har.read(io.BytesIO(data), "s.har", ReadOptions()))
     expected = _opening_lines(data.decode(), 4)
-    assert isinstance(items[0], Skipped) and items[0].location.line == expected[0]
-    assert [i.location.line for i in items if isinstance(i, Record)] == expected[1:]
+    assert isinstance(items[0], Skipped) and items[0].location.start_line == expected[0]
+    assert [i.location.start_line for i in items if isinstance(i, Record)] == expected[1:]
+    assert all(i.location.line is None for i in items)  # not a line-oriented format
     compact = list(har.read(io.BytesIO(orjson.dumps(orjson.loads(data))), "s.har", ReadOptions()))
-    assert {i.location.line for i in compact} == {1}
+    assert {i.location.start_line for i in compact} == {1}

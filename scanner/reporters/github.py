@@ -42,7 +42,7 @@ def escape_property(text: str) -> str:
 
 def annotation(f: Finding) -> str:
     props = [f"file={escape_property(f.location.path)}"]
-    line = f.location.line
+    line = f.location.first_line
     compressed = f.location.path.lower().endswith(_COMPRESSED)
     if line is not None and not compressed:
         props.append(f"line={line}")
@@ -82,7 +82,7 @@ def _cell(text: str) -> str:
 
 def _where(f: Finding) -> str:
     loc = f.location
-    out = f"{loc.path}:{loc.line}" if loc.line is not None else loc.path
+    out = f"{loc.path}:{loc.first_line}" if loc.first_line is not None else loc.path
     return f"{out}#{loc.pointer}" if loc.pointer else out
 
 

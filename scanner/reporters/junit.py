@@ -33,7 +33,7 @@ def _clean(text: str) -> str:
 
 def _where(f: Finding) -> str:
     loc = f.location
-    out = f"{loc.path}:{loc.line}" if loc.line is not None else loc.path
+    out = f"{loc.path}:{loc.first_line}" if loc.first_line is not None else loc.path
     return f"{out}#{loc.pointer}" if loc.pointer else out
 
 

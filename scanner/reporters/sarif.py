@@ -121,8 +121,9 @@ def _location(f: Finding) -> dict[str, Any]:
     if not uri.startswith("file://"):
         artifact["uriBaseId"] = "%SRCROOT%"
     physical: dict[str, Any] = {"artifactLocation": artifact}
-    if loc.line is not None and loc.line >= 1 and not loc.path.lower().endswith(_COMPRESSED):
-        physical["region"] = {"startLine": loc.line}
+    line = loc.first_line
+    if line is not None and line >= 1 and not loc.path.lower().endswith(_COMPRESSED):
+        physical["region"] = {"startLine": line}
     logical: list[dict[str, Any]] = []
     if loc.pointer:
         logical.append({"fullyQualifiedName": loc.pointer, "kind": "object"})
@@ -147,8 +148,8 @@ def _message(f: Finding) -> str:
     loc = f.location
     if loc.pointer:
         parts.append(f"Record at {loc.pointer}.")
-    if loc.line is not None and loc.path.lower().endswith(_COMPRESSED):
-        parts.append(f"Line {loc.line} of the decompressed file.")
+    if loc.first_line is not None and loc.path.lower().endswith(_COMPRESSED):
+        parts.append(f"Line {loc.first_line} of the decompressed file.")
     return " ".join(parts)
 
 

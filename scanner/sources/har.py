@@ -52,7 +52,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
     lines = element_lines(data, ("log", "entries"))  # where each entry starts, for line-based viewers
     for i, entry in enumerate(entries):
         pointer = f"/log/entries/{i}"
-        loc = Location(path=path, line=lines.get(i), pointer=pointer)
+        loc = Location(path=path, pointer=pointer, start_line=lines.get(i))
         request = entry.get("request") if isinstance(entry, dict) else None
         if not isinstance(request, dict) or not isinstance(request.get("url"), str):
             yield Skipped(loc, "entry has no request.url")
@@ -67,7 +67,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             if isinstance(h, dict)
         }
         yield Record(
-            location=Location(path=path, line=lines.get(i), pointer=pointer, record=index),
+            location=Location(path=path, pointer=pointer, record=index, start_line=lines.get(i)),
             kind="request",
             target=request["url"],
             segments=parsed.segments,
