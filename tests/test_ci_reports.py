@@ -300,3 +300,17 @@ def test_no_raw_values_in_any_ci_output(result: ScanResult) -> None:
         for text in outputs:
             assert raw not in text
     assert "123 456 782" not in "".join(outputs)
+
+
+def test_artifact_uris_are_relative_or_file_uris() -> None:
+    assert sarif.artifact_uri("logs/my app/a b.jsonl") == "logs/my%20app/a%20b.jsonl"
+    assert sarif.artifact_uri("/srv/logs/x.har") == "file:///srv/logs/x.har"
+    assert sarif.artifact_uri("logs\\win.jsonl") == "logs/win.jsonl"
+
+
+def test_absolute_paths_still_give_valid_sarif(shared_analyzer: None) -> None:
+    res = Scanner(Settings(policies=("au-privacy",), model=MODEL)).scan([str(TRAFFIC / "gemini.jsonl")])
+    doc = _sarif(res)
+    validate_sarif(doc)
+    uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri["uri"].startswith("file:///") and "uriBaseId" not in uri
