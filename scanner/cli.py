@@ -122,8 +122,11 @@ def scan(
     if fail_on_new_only and baseline is None:
         raise _fail("--fail-on-new-only needs --baseline FILE (the findings that are not new)")
     known = _run(lambda: _load_baseline(baseline), debug) if baseline is not None else None
+    # sovscan's own files are never inputs: the baseline and the reports this run writes.
+    outputs = [Path(out) for _, out in reports if out and out != "-"]
+    own_files = tuple(str(p) for p in [baseline, *outputs] if p is not None)
     if since is not None:
-        paths = _run(lambda: _since(paths, since), debug)
+        paths = _run(lambda: _since(paths, since, own_files), debug)
     settings = Settings(
         policies=tuple(policy),
         policy_files=tuple(policy_file),
@@ -135,9 +138,7 @@ def scan(
         min_score=min_score,
         max_line_bytes=max_line_bytes,
         ignore_unknown=ignore_unknown,
-        exclude_files=tuple(
-            str(p) for p in [baseline, *(Path(out) for _, out in reports if out and out != "-")] if p
-        ),
+        exclude_files=own_files,
     )
     result = _run(lambda: _scan(paths, settings), debug)
     if known is not None and baseline is not None:
@@ -159,10 +160,10 @@ def _load_baseline(path: Path) -> Any:
     return load(path)
 
 
-def _since(paths: list[str], ref: str) -> list[str]:
+def _since(paths: list[str], ref: str, skip: tuple[str, ...]) -> list[str]:
     from scanner.gitdiff import changed_files, select
 
-    chosen = select(paths, changed_files(ref))
+    chosen = select(paths, changed_files(ref), skip=skip)
     if not chosen:
         _err(f"--since {ref}: no changed files to scan among {' '.join(paths)}")
     return chosen

@@ -58,11 +58,16 @@ def changed_files(ref: str, cwd: Path | None = None) -> set[Path]:
     return {(root / n).resolve() for n in names}
 
 
-def select(paths: list[str], changed: set[Path], cwd: Path | None = None) -> list[str]:
-    """The changed files among ``paths``, each named as a full scan of ``paths`` would name it."""
+def select(
+    paths: list[str], changed: set[Path], cwd: Path | None = None, skip: tuple[str, ...] = ()
+) -> list[str]:
+    """The changed files among ``paths``, each named as a full scan of ``paths`` would name it.
+
+    ``skip`` names files never to select (sovscan's own baseline and report files).
+    """
     here = (cwd or Path.cwd()).resolve()
     out: list[str] = []
-    seen: set[Path] = set()
+    seen: set[Path] = {(here / p).resolve() for p in skip}
     for raw in paths:
         if raw == "-":
             continue  # stdin has no history; a diff-mode scan leaves it out

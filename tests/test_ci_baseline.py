@@ -198,6 +198,21 @@ def test_since_scans_changed_and_untracked_files_only(repo: Path) -> None:
     assert [i["path"] for i in doc["inputs"]] == ["logs/gemini.jsonl"]
 
 
+def test_since_never_scans_the_baseline_or_its_own_reports(repo: Path) -> None:
+    res = invoke(["baseline", "create", ".", "-o", ".sovscan-baseline.json", *BASE])  # untracked
+    assert res.exit_code == 0, res.output
+    (repo / "previous.json").write_text('{"schema_version": "1.0"}\n')  # an old report, untracked
+    _append(repo / "logs" / "gemini.jsonl", NEW_VIOLATION)
+    out = repo / "previous.json"
+    res = invoke(
+        ["scan", ".", *BASE, "--since", "HEAD", "--baseline", ".sovscan-baseline.json", "-r", f"json:{out}"]
+    )
+    assert res.exit_code == 1, res.output
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert [i["path"] for i in doc["inputs"]] == ["logs/gemini.jsonl"]
+    assert doc["baseline"]["new"] == 1
+
+
 def test_since_with_nothing_changed_passes(repo: Path) -> None:
     res = invoke(["scan", "logs", *BASE, "--since", "HEAD", "-r", "json:o.json"])
     assert res.exit_code == 0

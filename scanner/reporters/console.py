@@ -133,7 +133,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
     if result.baseline is not None:
         b = result.baseline
         console.print(
-            f"baseline {b.path}: {b.entries} entries, {b.matched} still present, "
+            f"baseline {b.path}: {b.entries} entries, {b.matched} matched in the scanned files, "
             f"{b.new} new open findings, {len(b.fixed)} fixed"
         )
         for entry in b.fixed:

@@ -112,7 +112,7 @@ def render_summary(result: ScanResult) -> str:
     b = result.baseline
     if b is not None:
         out += [
-            f"Baseline `{b.path}`: {b.entries} entries, {b.matched} still present, "
+            f"Baseline `{b.path}`: {b.entries} entries, {b.matched} matched in the scanned files, "
             f"{b.new} new open finding(s), {len(b.fixed)} fixed.",
             "",
         ]
