@@ -144,7 +144,7 @@ def _message(f: Finding) -> str:
     if f.detections:
         shown = [f"{d.entity} {d.preview}" for d in f.detections[:5]]
         more = len(f.detections) - len(shown)
-        parts.append("Evidence (masked): " + "; ".join(shown) + (f"; and {more} more" if more > 0 else ""))
+        parts.append("Evidence (masked): " + "; ".join(shown) + (f"; and {more} more." if more > 0 else "."))
     loc = f.location
     if loc.pointer:
         parts.append(f"Record at {loc.pointer}.")
