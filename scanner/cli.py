@@ -67,7 +67,9 @@ def scan(
     report: Annotated[
         list[str],
         typer.Option(
-            "--report", "-r", help="FMT[:PATH], repeatable; formats: console, json. No PATH: stdout."
+            "--report",
+            "-r",
+            help="FMT[:PATH], repeatable; formats: console, json, sarif, junit. No PATH: stdout.",
         ),
     ] = [],  # noqa: B006
     fail_on: Annotated[
@@ -104,6 +106,22 @@ def scan(
         int | None, typer.Option("--jobs", "-j", min=1, help="Processes for NER (default: all cores).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="Baseline file: its known findings are reported as baselined."),
+    ] = None,
+    fail_on_new_only: Annotated[
+        bool,
+        typer.Option("--fail-on-new-only", help="Only findings not in --baseline count (needs --baseline)."),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Scan only files changed since this git ref (plus untracked files)."),
+    ] = None,
+    ignore_unknown: Annotated[
+        bool,
+        typer.Option("--ignore-unknown", help="Files no input format recognises are not errors (for hooks)."),
+    ] = False,
 ) -> None:
     """Scan AI traffic logs against policy packs and report findings."""
     from scanner.config import Settings
@@ -114,6 +132,14 @@ def scan(
         raise _fail(f"--pii {pii}: choose auto, full or patterns")
     if input_format is not None and input_format not in FORMATS:
         raise _fail(f"--input-format {input_format}: unknown format (choose from {', '.join(FORMATS)})")
+    if fail_on_new_only and baseline is None:
+        raise _fail("--fail-on-new-only needs --baseline FILE (the findings that are not new)")
+    known = _run(lambda: _load_baseline(baseline), debug) if baseline is not None else None
+    # sovscan's own files are never inputs: the baseline and the reports this run writes.
+    outputs = [Path(out) for _, out in reports if out and out != "-"]
+    own_files = tuple(str(p) for p in [baseline, *outputs] if p is not None)
+    if since is not None:
+        paths = _run(lambda: _since(paths, since, own_files), debug)
     settings = Settings(
         policies=tuple(policy),
         policy_files=tuple(policy_file),
@@ -125,11 +151,18 @@ def scan(
         min_score=min_score,
         max_line_bytes=max_line_bytes,
         pii_mode="full" if inventory else pii,
+        ignore_unknown=ignore_unknown,
+        exclude_files=own_files,
     )
     if jobs:
         settings = dataclasses.replace(settings, jobs=jobs)
     result = _run(lambda: _scan(paths, settings), debug)
+    if known is not None and baseline is not None:
+        from scanner.baseline import apply
+
+        apply(result, known, baseline.as_posix())
     _write_reports(result, reports)
+    _github(result, reports)
     for error in result.errors:
         _err(error.one_line())
     for warning in result.warnings:
@@ -137,6 +170,41 @@ def scan(
     if result.errors:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_FINDINGS if result.open_findings(fail_on) else EXIT_OK)
+
+
+def _load_baseline(path: Path) -> Any:
+    from scanner.baseline import load
+
+    return load(path)
+
+
+def _since(paths: list[str], ref: str, skip: tuple[str, ...]) -> list[str]:
+    from scanner.gitdiff import changed_files, select
+
+    chosen = select(paths, changed_files(ref), skip=skip)
+    if not chosen:
+        _err(f"--since {ref}: no changed files to scan among {' '.join(paths)}")
+    return chosen
+
+
+def _github(result: Any, reports: list[tuple[str, str | None]]) -> None:
+    """Inside GitHub Actions: annotations for open findings, and the job summary if asked for."""
+    from scanner.reporters.github import render_annotations, render_summary
+
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        text = render_annotations(result)
+        # A machine-readable report on stdout must stay parseable; the runner reads both streams.
+        machine_stdout = any(fmt != "console" and path in (None, "-") for fmt, path in reports)
+        stream = sys.stderr if machine_stdout else sys.stdout
+        stream.write(text)
+        stream.flush()
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as fh:
+                fh.write(render_summary(result))
+        except OSError as exc:
+            _err(f"cannot write the job summary {summary_path}: {exc.strerror}")
 
 
 def _scan(paths: list[str], settings: Any) -> Any:
@@ -274,6 +342,64 @@ def policy_validate(
 
     if _run(run, False):
         raise typer.Exit(EXIT_ERROR)
+
+
+baseline_app = typer.Typer(help="Record known findings so CI fails only on new ones.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("create")
+def baseline_create(
+    paths: Annotated[list[str], typer.Argument(help="Files or directories, as the CI scan names them.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Baseline file to write.")
+    ] = Path(".sovscan-baseline.json"),
+    policy: Annotated[list[str], typer.Option("--policy", "-p", help="Shipped policy pack id.")] = [],  # noqa: B006
+    policy_file: Annotated[list[Path], typer.Option("--policy-file", help="A policy pack YAML file.")] = [],  # noqa: B006
+    input_format: Annotated[
+        str | None, typer.Option("--input-format", help="Read every input as this format.")
+    ] = None,
+    include_responses: Annotated[
+        bool, typer.Option("--include-responses", help="Evaluate logged responses too.")
+    ] = False,
+    internal_host: Annotated[
+        list[str], typer.Option("--internal-host", help="Host glob under the organisation's control.")
+    ] = [],  # noqa: B006
+    model: Annotated[str | None, typer.Option("--model", help="spaCy model package to use.")] = None,
+    min_score: Annotated[
+        float, typer.Option("--min-score", min=0.0, max=1.0, help="Minimum detection score.")
+    ] = 0.4,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+) -> None:
+    """Scan PATHS and write every open finding's fingerprint to a baseline file (sorted, no raw values)."""
+    from scanner.baseline import create, dumps
+    from scanner.config import Settings
+    from scanner.sources import FORMATS
+
+    if input_format is not None and input_format not in FORMATS:
+        raise _fail(f"--input-format {input_format}: unknown format (choose from {', '.join(FORMATS)})")
+    settings = Settings(
+        policies=tuple(policy),
+        policy_files=tuple(policy_file),
+        input_format=input_format,
+        include_responses=include_responses,
+        internal_hosts=tuple(internal_host),
+        model=model,
+        min_score=min_score,
+        exclude_files=(str(output),),
+    )
+    result = _run(lambda: _scan(paths, settings), debug)
+    for error in result.errors:
+        _err(error.one_line())
+    if result.errors:
+        raise _fail(f"baseline not written to {output}: fix the input errors above first")
+    known = create(result)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(dumps(known), encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write baseline {output}: {exc.strerror}") from None
+    typer.echo(f"wrote {output}: {len(known.entries)} finding(s) from {len(result.inputs)} file(s)")
 
 
 @app.command()

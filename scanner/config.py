@@ -29,3 +29,7 @@ class Settings:
     # (--inventory: complete data-flow inventory); "patterns": no NER at all.
     pii_mode: str = "auto"
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Files no format recognises are listed as inputs but are not errors (hooks pass every file name).
+    ignore_unknown: bool = False
+    # Files a directory walk passes over: the baseline and the reports this run reads or writes.
+    exclude_files: tuple[str, ...] = ()

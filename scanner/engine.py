@@ -66,6 +66,11 @@ class Engine:
                     control_id=control.id,
                     title=control.title,
                     severity=control.severity,
+                    reference=control.reference,
+                    source_url=control.source_url or (lp.pack.sources[0] if lp.pack.sources else None),
+                    rationale=control.rationale,
+                    remediation=control.remediation,
+                    categories=_categories(control.when),
                 )
 
     def applies(self, control: Control, record: Record) -> bool:
@@ -309,6 +314,18 @@ def fingerprint(control_id: str, record: Record, dest: Destination, evidence: It
 def _strip_record(pointer: str, record: Record) -> str:
     prefix = record.location.pointer
     return pointer[len(prefix) :] if prefix and pointer.startswith(prefix) else pointer
+
+
+def _categories(cond: Condition) -> tuple[str, ...]:
+    """Data categories and entities a control's condition names (for report tags)."""
+    found: set[str] = set()
+    stack = [cond]
+    while stack:
+        c = stack.pop()
+        if c.data is not None:
+            found |= _as_set(c.data.categories) | _as_set(c.data.entities)
+        stack.extend([*(c.all or []), *(c.any or []), *([c.not_] if c.not_ is not None else [])])
+    return tuple(sorted(found))
 
 
 def _glob_any(host: str, patterns: set[str]) -> bool:

@@ -57,13 +57,21 @@ class Location:
     """Where a record sits: file path (relative to the scan root), line, pointer and record index.
 
     ``pointer`` is a JSON pointer into the file (``/log/entries/3``) or a key path for configs;
-    ``line`` is the 1-based line for line-oriented formats (JSONL, configs), else ``None``.
+    ``line`` is the 1-based line for line-oriented formats (JSONL, configs), else ``None``;
+    ``start_line`` is where a record inside a whole-document format starts (a HAR entry), for
+    line-based viewers such as code scanning.
     """
 
     path: str
     line: int | None = None
     pointer: str = ""
     record: int | None = None
+    start_line: int | None = None
+
+    @property
+    def first_line(self) -> int | None:
+        """The line a viewer should point at: the record's line, else where it starts."""
+        return self.line if self.line is not None else self.start_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +237,12 @@ class ControlStats:
     waived: int = 0
     suppressed: int = 0
     baselined: int = 0
+    # Control metadata for reporters that describe rules (SARIF, JUnit); filled by the engine.
+    reference: str = ""
+    source_url: str | None = None
+    rationale: str = ""
+    remediation: str = ""
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -239,6 +253,26 @@ class DestinationStats:
     categories: dict[str, int] = field(default_factory=dict)
     first_seen: str | None = None
     last_seen: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEntry:
+    """One known finding in a baseline file: fingerprint, control and path (nothing sensitive)."""
+
+    fingerprint: str
+    control_id: str
+    path: str
+
+
+@dataclass(slots=True)
+class BaselineReport:
+    """How a scan compared with a baseline; ``fixed`` lists entries no finding matched any more."""
+
+    path: str
+    entries: int
+    matched: int
+    new: int
+    fixed: list[BaselineEntry] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -258,6 +292,7 @@ class ScanResult:
     fail_on: Severity = Severity.HIGH
     # Problems that did not stop anything (e.g. an invalid inline suppression); exit code unchanged.
     warnings: list[ScanError] = field(default_factory=list)
+    baseline: BaselineReport | None = None
 
     def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
         floor = at_least or Severity.INFO

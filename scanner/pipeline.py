@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
 import zlib
 from collections.abc import Iterator
@@ -100,8 +101,11 @@ class Scanner:
     # -- files ------------------------------------------------------------------------------------
     def scan(self, paths: list[str]) -> ScanResult:
         started = time.perf_counter()
+        excluded = {os.path.realpath(p) for p in self.settings.exclude_files}
         try:
             for display, real, explicit in iter_files(paths):
+                if excluded and not explicit and os.path.realpath(real) in excluded:
+                    continue  # sovscan's own baseline and report files found while walking
                 self._scan_file(display, real, explicit)
         finally:
             self.detector.close()
@@ -130,7 +134,7 @@ class Scanner:
             module = self._pick_format(head, display)
             if module is None:
                 self.inputs.append(summary)
-                if explicit or head:
+                if (explicit or head) and not self.settings.ignore_unknown:
                     tried = ", ".join(FORMATS)
                     self.errors.append(
                         ScanError(

@@ -159,13 +159,14 @@ class PiiDetector:
     def analyzer(self) -> Any:
         if self._analyzer is None:
             self._analyzer = self._build()
+            self._trigger = _trigger_for(self._analyzer.registry.recognizers)
         return self._analyzer
 
     def _build(self) -> Any:
         make_tldextract_offline()
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         import spacy
-        from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer import predefined_recognizers as predefined
         from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 
@@ -200,14 +201,6 @@ class PiiDetector:
             registry.add_recognizer(getattr(predefined, name)(supported_language="en"))
         for path in self.catalog.recognizer_files:
             registry.add_recognizers_from_yaml(path)
-        triggers = [_BASE_TRIGGER]
-        for rec in registry.recognizers:
-            extra = getattr(rec, "prefilter", None)
-            if isinstance(extra, str):
-                triggers.append(extra)
-            if isinstance(rec, PatternRecognizer) and rec.deny_list:
-                triggers.append(r"\b(?:" + "|".join(re.escape(w) for w in rec.deny_list) + r")\b")
-        self._trigger = re.compile("|".join(f"(?:{t})" for t in triggers), re.IGNORECASE)
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
 
     def warm_up(self) -> None:
@@ -344,6 +337,19 @@ class PiiDetector:
             value_hash=span.value_hash,
             preview=span.preview,
         )
+
+
+def _trigger_for(recognizers: Iterable[Any]) -> re.Pattern[str]:
+    """One regex that any text some recognizer could match must contain."""
+    triggers = [_BASE_TRIGGER]
+    for rec in recognizers:
+        extra = getattr(rec, "prefilter", None)
+        if isinstance(extra, str):
+            triggers.append(extra)
+        deny = getattr(rec, "deny_list", None)
+        if deny:
+            triggers.append(r"\b(?:" + "|".join(re.escape(w) for w in deny) + r")\b")
+    return re.compile("|".join(f"(?:{t})" for t in triggers), re.IGNORECASE)
 
 
 def _chunks(text: str) -> Iterable[tuple[int, str]]:

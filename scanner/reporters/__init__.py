@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scanner.models import ScanResult
-from scanner.reporters import console, json
+from scanner.reporters import console, json, junit, sarif
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ Renderer = Callable[[ScanResult, RenderOptions], str]
 REPORTERS: dict[str, Renderer] = {
     "console": console.render,
     "json": json.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
 }
 
-DEFAULT_EXTENSIONS = {"console": "txt", "json": "json"}
+DEFAULT_EXTENSIONS = {"console": "txt", "json": "json", "sarif": "sarif", "junit": "junit.xml"}

@@ -148,4 +148,21 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "skipped_listed": min(len(result.skipped), MAX_SKIPPED_LISTED),
         "errors": [{"path": e.path, "position": e.position, "message": e.message} for e in result.errors],
         "warnings": [{"path": e.path, "position": e.position, "message": e.message} for e in result.warnings],
+        "baseline": baseline_dict(result),
+    }
+
+
+def baseline_dict(result: ScanResult) -> dict[str, Any] | None:
+    """The comparison with ``--baseline``: counts, and the entries no longer found (fixed)."""
+    b = result.baseline
+    if b is None:
+        return None
+    return {
+        "path": b.path,
+        "entries": b.entries,
+        "matched": b.matched,
+        "new": b.new,
+        "fixed": [
+            {"fingerprint": e.fingerprint, "control_id": e.control_id, "path": e.path} for e in b.fixed
+        ],
     }

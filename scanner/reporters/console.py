@@ -78,7 +78,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         console.print("No findings.")
 
     controls = Table(title="Controls", expand=False)
-    for col in ("Policy", "Control", "Evaluated", "Passed", "Failed", "Waived", "Suppressed"):
+    for col in ("Policy", "Control", "Evaluated", "Passed", "Failed", "Waived", "Suppressed", "Baselined"):
         controls.add_column(col)
     for c in result.controls:
         controls.add_row(
@@ -89,6 +89,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             str(c.failed),
             str(c.waived),
             str(c.suppressed),
+            str(c.baselined),
         )
     console.print(controls)
 
@@ -132,6 +133,14 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             )
         console.print(dests)
 
+    if result.baseline is not None:
+        b = result.baseline
+        console.print(
+            f"baseline {b.path}: {b.entries} entries, {b.matched} matched in the scanned files, "
+            f"{b.new} new open findings, {len(b.fixed)} fixed"
+        )
+        for entry in b.fixed:
+            console.print(f"  fixed: {entry.control_id} in {entry.path} ({entry.fingerprint})")
     for e in result.errors:
         console.print(Text(f"error: {e.one_line()}", style="bold red"))
     for w in result.warnings:

@@ -19,6 +19,7 @@ import orjson
 
 from scanner.errors import SourceError
 from scanner.models import Location, Record, Skipped
+from scanner.sources._jsonpos import element_lines
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
 
@@ -51,9 +52,10 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
     if not isinstance(entries, list):
         raise SourceError("not a HAR file: no log.entries array")
     index = 0
+    lines = element_lines(data, ("log", "entries"))  # where each entry starts, for line-based viewers
     for i, entry in enumerate(entries):
         pointer = f"/log/entries/{i}"
-        loc = Location(path=path, pointer=pointer)
+        loc = Location(path=path, pointer=pointer, start_line=lines.get(i))
         request = entry.get("request") if isinstance(entry, dict) else None
         if not isinstance(request, dict) or not isinstance(request.get("url"), str):
             yield Skipped(loc, "entry has no request.url")
@@ -68,7 +70,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             if isinstance(h, dict)
         }
         yield Record(
-            location=Location(path=path, pointer=pointer, record=index),
+            location=Location(path=path, pointer=pointer, record=index, start_line=lines.get(i)),
             kind="request",
             target=request["url"],
             segments=parsed.segments,

@@ -1,0 +1,276 @@
+"""SARIF 2.1.0 report for code-scanning services (GitHub code scanning, Azure DevOps, IDE viewers).
+
+A reporter: pure ``render(result, options) -> str`` over a ``ScanResult``. One run; one rule per
+control (de-duplicated, in the result's control order); one result per finding. The output is
+deterministic (no timestamps, paths exactly as scanned) so it can be golden-tested and diffed.
+
+Mapping choices:
+* ``level`` follows severity (critical/high → error, medium → warning, low/info → note), and the
+  rule's ``properties["security-severity"]`` gives GitHub its critical/high/medium/low bands
+  (GitHub reads it only when the rule's tags include ``security``).
+* ``partialFingerprints["sovscanFingerprint/v1"]`` is our fingerprint, so alerts follow a finding
+  across runs whatever lines move; the same value keys the baseline file.
+* Traffic records and config settings get ``region.startLine`` when the source knows a line; lines
+  inside compressed files do not exist in the repository's view of the file, so those get none.
+  JSON pointers (the record and each piece of evidence) become ``logicalLocations``.
+* Suppressed findings carry an ``inSource`` suppression; waived and baselined ones an ``external``
+  one, each with its justification and status ``accepted``.
+
+GitHub's documented hard limits are respected: at most 25,000 results per run (open findings
+first, then by severity; the rest are counted in ``run.properties``), 20 tags per rule, and one
+physical location per result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+
+from scanner.models import ControlStats, Finding, ScanResult, Severity
+
+if TYPE_CHECKING:
+    from scanner.reporters import RenderOptions
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+FINGERPRINT_KEY = "sovscanFingerprint/v1"
+MAX_RESULTS = 25_000
+MAX_TAGS = 20
+MAX_EVIDENCE_LOCATIONS = 50
+_COMPRESSED = (".gz", ".zst", ".zstd")
+
+LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub bands: over 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+
+
+def artifact_uri(path: str) -> str:
+    """Relative paths stay relative (GitHub resolves them from the repository root)."""
+    posix = path.replace("\\", "/")
+    if posix.startswith("/"):
+        return "file://" + quote(posix, safe="/")
+    return quote(posix, safe="/")
+
+
+def _rule(c: ControlStats) -> dict[str, Any]:
+    level = LEVELS[c.severity]
+    tags = ["security", "privacy", "data-sovereignty", c.policy_id, *c.categories][:MAX_TAGS]
+    citation = c.reference or "(no citation recorded)"
+    source = f" ({c.source_url})" if c.source_url else ""
+    text = (
+        f"{c.title}\n\n{c.rationale.strip()}\n\nCitation: {citation}{source}\n\n"
+        f"Remediation: {c.remediation.strip()}\n\nPolicy pack: {c.policy_id}; severity: {c.severity.value}"
+    )
+    cite_md = f"[{citation}]({c.source_url})" if c.source_url else citation
+    markdown = (
+        f"**{c.title}**\n\n{c.rationale.strip()}\n\n**Citation:** {cite_md}\n\n"
+        f"**Remediation:** {c.remediation.strip()}\n\n"
+        f"Policy pack `{c.policy_id}` · severity **{c.severity.value}**"
+    )
+    rule: dict[str, Any] = {
+        "id": c.control_id,
+        "name": "".join(part.capitalize() for part in c.control_id.split("-")),
+        "shortDescription": {"text": c.title},
+        "fullDescription": {"text": (c.rationale.strip() or c.title)},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": level},
+        "properties": {
+            "tags": tags,
+            "security-severity": SECURITY_SEVERITY[c.severity],
+            "precision": "medium",
+            "severity": c.severity.value,
+            "policy": c.policy_id,
+        },
+    }
+    if c.source_url:
+        rule["helpUri"] = c.source_url
+    return rule
+
+
+def _fallback_control(f: Finding) -> ControlStats:
+    """A rule for a finding whose control is not in ``result.controls`` (never expected)."""
+    ref = f.references[0] if f.references else None
+    return ControlStats(
+        policy_id=f.policy_id,
+        control_id=f.control_id,
+        title=f.title,
+        severity=f.severity,
+        reference=ref.citation if ref else "",
+        source_url=ref.url if ref else None,
+        remediation=f.remediation,
+    )
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    uri = artifact_uri(loc.path)
+    artifact: dict[str, Any] = {"uri": uri}
+    if not uri.startswith("file://"):
+        artifact["uriBaseId"] = "%SRCROOT%"
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    line = loc.first_line
+    if line is not None and line >= 1 and not loc.path.lower().endswith(_COMPRESSED):
+        physical["region"] = {"startLine": line}
+    logical: list[dict[str, Any]] = []
+    if loc.pointer:
+        logical.append({"fullyQualifiedName": loc.pointer, "kind": "object"})
+    seen = {loc.pointer}
+    for d in f.detections:
+        if d.pointer in seen or len(logical) >= MAX_EVIDENCE_LOCATIONS:
+            continue
+        seen.add(d.pointer)
+        logical.append({"fullyQualifiedName": d.pointer, "kind": "value"})
+    out: dict[str, Any] = {"physicalLocation": physical}
+    if logical:
+        out["logicalLocations"] = logical
+    return out
+
+
+def _message(f: Finding) -> str:
+    parts = [f"{f.title}: {f.message}."]
+    if f.detections:
+        shown = [f"{d.entity} {d.preview}" for d in f.detections[:5]]
+        more = len(f.detections) - len(shown)
+        parts.append("Evidence (masked): " + "; ".join(shown) + (f"; and {more} more." if more > 0 else "."))
+    loc = f.location
+    if loc.pointer:
+        parts.append(f"Record at {loc.pointer}.")
+    if loc.first_line is not None and loc.path.lower().endswith(_COMPRESSED):
+        parts.append(f"Line {loc.first_line} of the decompressed file.")
+    return " ".join(parts)
+
+
+def _suppressions(f: Finding) -> list[dict[str, Any]] | None:
+    if f.status == "open":
+        return None
+    default = {
+        "suppressed": "suppressed by an inline sovscan ignore",
+        "waived": "waived by the organisation policy",
+        "baselined": "known finding recorded in the baseline",
+    }[f.status]
+    return [
+        {
+            "kind": "inSource" if f.status == "suppressed" else "external",
+            "status": "accepted",
+            "justification": f.status_reason or default,
+        }
+    ]
+
+
+def _result(f: Finding, index: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ruleId": f.control_id,
+        "ruleIndex": index,
+        "level": LEVELS[f.severity],
+        "message": {"text": _message(f)},
+        "locations": [_location(f)],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "properties": {
+            "severity": f.severity.value,
+            "policy": f.policy_id,
+            "status": f.status,
+            "destination": (
+                {
+                    "host": f.destination.host,
+                    "provider": f.destination.provider,
+                    "region": f.destination.region,
+                    "jurisdictions": sorted(f.destination.jurisdictions),
+                }
+                if f.destination is not None
+                else None
+            ),
+            "evidence": [
+                {"entity": d.entity, "category": d.category, "preview": d.preview, "pointer": d.pointer}
+                for d in f.detections
+            ],
+        },
+    }
+    suppressions = _suppressions(f)
+    if suppressions:
+        out["suppressions"] = suppressions
+    return out
+
+
+def to_sarif(result: ScanResult) -> dict[str, Any]:
+    controls: dict[str, ControlStats] = {}
+    for c in result.controls:
+        controls.setdefault(c.control_id, c)
+    for f in result.findings:
+        if f.control_id not in controls:
+            controls[f.control_id] = _fallback_control(f)
+    index = {cid: i for i, cid in enumerate(controls)}
+
+    # Over the hard limit GitHub rejects the whole file: keep open findings first, then severity.
+    ranked = sorted(result.findings, key=lambda f: (f.status != "open", -f.severity.rank))
+    kept = ranked[:MAX_RESULTS]
+    kept_ids = {id(f) for f in kept}
+    results = [_result(f, index[f.control_id]) for f in result.findings if id(f) in kept_ids]
+
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": e.one_line()},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(e.path)}}}],
+        }
+        for e in result.errors
+    ]
+    run_properties: dict[str, Any] = {
+        "model": result.model,
+        "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256} for p in result.policies],
+        "failOn": result.fail_on.value,
+        "recordsScanned": sum(i.scanned for i in result.inputs),
+        "recordsSkipped": sum(i.skipped for i in result.inputs),
+        "resultsOmitted": len(result.findings) - len(kept),
+    }
+    if result.baseline is not None:
+        b = result.baseline
+        run_properties["baseline"] = {
+            "path": b.path,
+            "entries": b.entries,
+            "matched": b.matched,
+            "new": b.new,
+            "fixed": [
+                {"fingerprint": e.fingerprint, "ruleId": e.control_id, "path": e.path} for e in b.fixed
+            ],
+        }
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "sovscan",
+                        "version": result.tool_version,
+                        "semanticVersion": result.tool_version,
+                        "rules": [_rule(c) for c in controls.values()],
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not result.errors,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+                "properties": run_properties,
+            }
+        ],
+    }
+
+
+def render(result: ScanResult, options: RenderOptions | None = None) -> str:
+    return orjson.dumps(to_sarif(result), option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
