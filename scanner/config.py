@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from scanner.models import Severity
@@ -24,3 +25,7 @@ class Settings:
     batch_records: int = 256
     cache_size: int = 200_000
     parameters: dict[str, object] = field(default_factory=dict)
+    # Organisation policy file (sovscan.yaml, [tool.sovscan] in pyproject.toml, or --config).
+    config_file: Path | None = None
+    # The clock for waiver expiry (None: today); injected so results are reproducible.
+    today: date | None = None

@@ -32,7 +32,8 @@ from scanner.models import (
     ScanResult,
     Skipped,
 )
-from scanner.policy import LoadedPolicy, load_policies
+from scanner.orgpolicy import PolicySet, build_policy_set, load_org_policy
+from scanner.policy import LoadedPolicy
 from scanner.redact import hash_key
 from scanner.sources import FORMATS, ReadOptions, iter_files, sniff
 from scanner.sources._io import describe_bytes, open_binary, peek_head, wrap_decompress
@@ -75,8 +76,10 @@ class Scanner:
     def __post_init__(self) -> None:
         s = self.settings
         self.catalog = load_catalog()
-        self.policies = load_policies(list(s.policies), list(s.policy_files))
-        self.classifier = Classifier(self.catalog, s.internal_hosts)
+        org = load_org_policy(s.config_file) if s.config_file else None
+        self.policy_set: PolicySet = build_policy_set(list(s.policies), list(s.policy_files), org, s.today)
+        self.policies = self.policy_set.policies
+        self.classifier = Classifier(self.catalog, (*s.internal_hosts, *self.policy_set.internal_hosts))
         self.detector = PiiDetector(
             self.catalog,
             model=s.model,
@@ -84,7 +87,9 @@ class Scanner:
             hash_key=hash_key(s.hash_key),
             cache_size=s.cache_size,
         )
-        self.engine = Engine(self.policies, self.catalog, s.min_score, s.include_responses)
+        self.engine = Engine(
+            self.policies, self.catalog, s.min_score, s.include_responses, register=self.policy_set.register
+        )
         self.findings: list[Finding] = []
         self.inputs: list[InputSummary] = []
         self.errors: list[ScanError] = []
@@ -185,7 +190,7 @@ class Scanner:
             detections = [d for ds in per_segment[pos : pos + n] for d in ds]
             pos += n
             dest = self.classifier.classify(record.target, record.model, record.attributes)
-            self.findings.extend(self.engine.evaluate(record, dest, detections))
+            self.findings.extend(self.policy_set.apply(self.engine.evaluate(record, dest, detections)))
             self._tally(record, dest, detections)
             summary.scanned += 1
             summary.unscanned_parts += record.unscanned_parts
@@ -226,6 +231,13 @@ class Scanner:
                 f.fingerprint,
             ),
         )
+        # Status tallies come from the findings themselves (waived, suppressed ⊆ failed).
+        for stats in self.engine.stats.values():
+            stats.waived = stats.suppressed = stats.baselined = 0
+        for f in findings:
+            stats = self.engine.stats.get((f.policy_id, f.control_id))
+            if stats is not None and f.status in ("waived", "suppressed", "baselined"):
+                setattr(stats, f.status, getattr(stats, f.status) + 1)
         return ScanResult(
             tool_version=__version__,
             model=self.detector.model_name,
@@ -238,6 +250,9 @@ class Scanner:
             skipped=self.skipped,
             fail_on=self.settings.fail_on,
             timings={"seconds": round(elapsed, 3), **{k: float(v) for k, v in self.detector.stats.items()}},
+            notices=self.policy_set.notices(),
+            waivers=self.policy_set.summaries(),
+            adjustments=list(self.policy_set.adjustments),
         )
 
 
