@@ -151,7 +151,10 @@ def _split_policy_files(files: list[Path], config: Path | None) -> tuple[list[Pa
             packs.append(f)
     if config is not None and not config.is_file():
         raise PolicyError(f"{config}: no such organisation policy file")
-    return packs, config or find_config(Path.cwd())
+    if config is None:
+        found = find_config(Path.cwd())
+        config = Path(found.name) if found else None  # shown relative in reports and errors
+    return packs, config
 
 
 def _scan(paths: list[str], settings: Any) -> Any:

@@ -352,20 +352,20 @@ def cross_check(policies: list[LoadedPolicy], catalog: Catalog) -> list[str]:
                             bad(("data", "entities"), f"entity {ent!r} is not in rules/data_categories.yaml")
                 if cond.destination is not None:
                     d = cond.destination
-                    for field_name in ("jurisdiction_in", "jurisdiction_not_in", "storage_in"):
-                        for code in _as_list(getattr(d, field_name)):
+                    for attr_field in ("jurisdiction_in", "jurisdiction_not_in", "storage_in"):
+                        for code in _as_list(getattr(d, attr_field)):
                             if code.upper() not in catalog.known_jurisdictions and not re.fullmatch(
                                 r"[A-Z]{2}", code
                             ):
-                                bad(("destination", field_name), f"unknown jurisdiction {code!r}")
-                    for field_name in ("provider_in", "provider_not_in"):
-                        for prov in _as_list(getattr(d, field_name)):
+                                bad(("destination", attr_field), f"unknown jurisdiction {code!r}")
+                    for attr_field in ("provider_in", "provider_not_in"):
+                        for prov in _as_list(getattr(d, attr_field)):
                             if prov not in catalog.providers and prov not in {"unknown", "self-hosted"}:
-                                bad(("destination", field_name), f"unknown provider {prov!r}")
-                    for field_name in ("provider_attribute", "provider_attribute_not"):
-                        for name in getattr(d, field_name):
+                                bad(("destination", attr_field), f"unknown provider {prov!r}")
+                    for attr_field in ("provider_attribute", "provider_attribute_not"):
+                        for name in getattr(d, attr_field):
                             if name not in ATTRIBUTE_NAMES:
-                                bad(("destination", field_name), f"unknown register attribute {name!r}")
+                                bad(("destination", attr_field), f"unknown register attribute {name!r}")
                     for name in d.provider_attribute_missing:
                         if name not in ATTRIBUTE_NAMES:
                             bad(("destination", "provider_attribute_missing"), f"unknown register attribute {name!r}")
