@@ -64,7 +64,7 @@ def scan(
     ] = [],  # noqa: B006
     policy_file: Annotated[
         list[Path],
-        typer.Option("--policy-file", help="A policy pack YAML file, or an organisation policy file (repeatable)."),
+        typer.Option("--policy-file", help="Policy pack or organisation policy file (repeatable)."),
     ] = [],  # noqa: B006
     config: Annotated[
         Path | None,
@@ -292,7 +292,7 @@ def policy_validate(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Pack or organisation policy files (default: the shipped packs and ./sovscan.yaml if present)."
+            help="Pack or organisation policy files (default: shipped packs and ./sovscan.yaml if present)."
         ),
     ] = None,
 ) -> None:

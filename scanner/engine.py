@@ -316,7 +316,7 @@ _RECORD_FIELDS = frozenset({"target", "provider", "model", "timestamp", "app", "
 
 
 def _empty(value: object) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+    return value is None or value in ("", [], {})
 
 
 def _glob_any(host: str, patterns: set[str]) -> bool:

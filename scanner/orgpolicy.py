@@ -236,7 +236,10 @@ def _load(path: Path, chain: tuple[Path, ...], display: Path) -> OrgPolicy:
             *base.disabled,
             *(Sourced(d, at("disable", i, "control")) for i, d in enumerate(model.disable)),
         ],
-        waivers=[*base.waivers, *(Sourced(w, at("waivers", i, "control")) for i, w in enumerate(model.waivers))],
+        waivers=[
+            *base.waivers,
+            *(Sourced(w, at("waivers", i, "control")) for i, w in enumerate(model.waivers)),
+        ],
         allow_repository_waivers=base.allow_repository_waivers or model.allow_repository_waivers,
     )
     return merged
@@ -270,9 +273,11 @@ def _check_tighten(parent: OrgPolicy, child: OrgPolicyFile, file: Path, lines: L
     if child.waivers and not parent.allow_repository_waivers:
         raise fail(("waivers", 0), "cannot grant waivers (the parent does not set allow_repository_waivers)")
 
-    packs = load_policies(parent.packs, parent.pack_files, parent.parameters) if (
-        parent.packs or parent.pack_files
-    ) else load_policies(None, None, parent.parameters)
+    packs = (
+        load_policies(parent.packs, parent.pack_files, parent.parameters)
+        if (parent.packs or parent.pack_files)
+        else load_policies(None, None, parent.parameters)
+    )
     defaults: dict[str, Any] = {}
     severity: dict[str, Severity] = {}
     for lp in packs:
@@ -367,9 +372,8 @@ class PolicySet:
                 if w.expired:
                     continue
                 f.status = "waived"
-                f.status_reason = (
-                    f"waived until {w.waiver.expires.isoformat()} (owner: {w.waiver.owner}): {w.waiver.reason}"
-                )
+                until, owner = w.waiver.expires.isoformat(), w.waiver.owner
+                f.status_reason = f"waived until {until} (owner: {owner}): {w.waiver.reason}"
                 break
         return findings
 
@@ -479,7 +483,12 @@ def build_policy_set(
                 if sev != c.severity:
                     adjustments.append(
                         PolicyAdjustment(
-                            lp.pack.id, c.id, "severity", f"{c.severity.value} → {sev.value}", reason, src_where
+                            lp.pack.id,
+                            c.id,
+                            "severity",
+                            f"{c.severity.value} → {sev.value}",
+                            reason,
+                            src_where,
                         )
                     )
                     c = c.model_copy(update={"severity": sev})

@@ -235,9 +235,9 @@ class Scanner:
         for stats in self.engine.stats.values():
             stats.waived = stats.suppressed = stats.baselined = 0
         for f in findings:
-            stats = self.engine.stats.get((f.policy_id, f.control_id))
-            if stats is not None and f.status in ("waived", "suppressed", "baselined"):
-                setattr(stats, f.status, getattr(stats, f.status) + 1)
+            tally = self.engine.stats.get((f.policy_id, f.control_id))
+            if tally is not None and f.status in ("waived", "suppressed", "baselined"):
+                setattr(tally, f.status, getattr(tally, f.status) + 1)
         return ScanResult(
             tool_version=__version__,
             model=self.detector.model_name,

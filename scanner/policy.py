@@ -165,7 +165,9 @@ class ProviderAttributes(_Strict):
     uk_idta: bool | None = None  # UK IDTA or the UK Addendum to the EU SCCs
     art9_condition: str | None = None  # GDPR Art 9(2) condition relied on
     app8_basis: (
-        Literal["contract_reasonable_steps", "express_consent", "substantially_similar_law", "required_by_law"]
+        Literal[
+            "contract_reasonable_steps", "express_consent", "substantially_similar_law", "required_by_law"
+        ]
         | None
     ) = None
     ipp12_basis: (
@@ -339,9 +341,15 @@ def cross_check(policies: list[LoadedPolicy], catalog: Catalog) -> list[str]:
         for i, control in enumerate(lp.pack.controls):
             for cond, cpath in _walk_paths(control.when, ("controls", i, "when")):
 
-                def bad(sub: tuple[str, ...], message: str, cpath: FieldPath = cpath) -> None:
+                def bad(
+                    sub: tuple[str, ...],
+                    message: str,
+                    cpath: FieldPath = cpath,
+                    lp: LoadedPolicy = lp,
+                    cid: str = control.id,
+                ) -> None:
                     at = where(lp.info.path, lp.lines, (*cpath, *sub))
-                    problems.append(f"{at}: field {field_name(cpath + sub)}: control {control.id}: {message}")
+                    problems.append(f"{at}: field {field_name(cpath + sub)}: control {cid}: {message}")
 
                 if cond.data is not None:
                     for cat in _as_list(cond.data.categories):
@@ -368,7 +376,10 @@ def cross_check(policies: list[LoadedPolicy], catalog: Catalog) -> list[str]:
                                 bad(("destination", attr_field), f"unknown register attribute {name!r}")
                     for name in d.provider_attribute_missing:
                         if name not in ATTRIBUTE_NAMES:
-                            bad(("destination", "provider_attribute_missing"), f"unknown register attribute {name!r}")
+                            bad(
+                                ("destination", "provider_attribute_missing"),
+                                f"unknown register attribute {name!r}",
+                            )
                     attr = d.jurisdiction_not_in_attribute
                     if attr is not None and attr not in LIST_ATTRIBUTES:
                         bad(

@@ -155,11 +155,16 @@ def describe_condition(cond: Condition, depth: int = 0) -> list[str]:
 def _describe_destination(d: Any) -> list[str]:
     out = []
     if d.external is not None:
-        out.append("the destination is " + ("external" if d.external else "internal (self-hosted or private network)"))
+        out.append(
+            "the destination is "
+            + ("external" if d.external else "internal (self-hosted or private network)")
+        )
     if d.known is not None:
         out.append("the destination's jurisdiction is " + ("known" if d.known else "unknown"))
     if d.jurisdiction_not_in is not None:
-        out.append(f"the destination may process outside {_items(d.jurisdiction_not_in)} (global or unknown counts)")
+        out.append(
+            f"the destination may process outside {_items(d.jurisdiction_not_in)} (global or unknown counts)"
+        )
     if d.jurisdiction_in is not None:
         out.append(f"the destination processes only within {_items(d.jurisdiction_in)}")
     if d.storage_in is not None:
@@ -188,7 +193,8 @@ def _describe_destination(d: Any) -> list[str]:
         out.append(f"the provider's register entry records {k}: {json.dumps(v, default=str)}")
     if d.provider_attribute_not:
         names = " or ".join(f"{k}: {json.dumps(v, default=str)}" for k, v in d.provider_attribute_not.items())
-        out.append(f"the provider's register entry records neither {names}")
+        verb = "records neither" if len(d.provider_attribute_not) > 1 else "does not record"
+        out.append(f"the provider's register entry {verb} {names} (or there is no entry)")
     if d.provider_attribute_missing:
         out.append(
             "the provider's register entry lacks at least one of " + ", ".join(d.provider_attribute_missing)
@@ -214,7 +220,7 @@ def find_control(control_id: str) -> tuple[LoadedPolicy, Control]:
 
 def _wrap(label: str, text: str, width: int = 100) -> str:
     body = " ".join(text.split())
-    return textwrap.fill(body, width=width, initial_indent=f"{label:<15}", subsequent_indent=" " * 15)
+    return textwrap.fill(body, width=width, initial_indent=f"{label:<16}", subsequent_indent=" " * 16)
 
 
 def show_pack(pack_id: str) -> str:
@@ -261,28 +267,28 @@ def explain(control_id: str) -> str:
     lp, c = find_control(control_id)
     lines = [
         f"{c.id} — {c.title}",
-        f"pack:          {lp.pack.id} {lp.pack.version} ({lp.pack.title})",
-        f"severity:      {c.severity.value}",
-        f"applies to:    {', '.join(c.applies_to)}",
-        f"citation:      {c.reference}"
+        f"pack:           {lp.pack.id} {lp.pack.version} ({lp.pack.title})",
+        f"severity:       {c.severity.value}",
+        f"applies to:     {', '.join(c.applies_to)}",
+        f"citation:       {c.reference}"
         + (" [checked against a secondary source]" if c.reference_status == "secondary" else ""),
-        f"source:        {c.source_url or (lp.pack.sources[0] if lp.pack.sources else '-')}",
+        f"source:         {c.source_url or (lp.pack.sources[0] if lp.pack.sources else '-')}",
     ]
     if c.aliases:
-        lines.append(f"aliases:       {', '.join(c.aliases)}")
-    lines.append("checks:        a finding is raised for a record when all of these hold:")
-    lines.extend(f"               - {w}" for w in describe_condition(c.when))
+        lines.append(f"aliases:        {', '.join(c.aliases)}")
+    lines.append("checks:         a finding is raised for a record when all of these hold:")
+    lines.extend(f"                - {w}" for w in describe_condition(c.when))
     lines.append(_wrap("rationale:", c.rationale))
     if c.interpretation:
         lines.append(_wrap("interpretation:", c.interpretation))
     lines.append(_wrap("remediation:", c.remediation))
     cases = cases_for(c.id)
     if cases is None:
-        lines.append("examples:      none recorded")
+        lines.append("examples:       none recorded")
     else:
         if cases.organisation is not None and cases.organisation.approved:
             names = ", ".join(e.name for e in cases.organisation.approved)
-            lines.append(f"examples:      (with register entries: {names})")
+            lines.append(f"examples:       (with register entries: {names})")
         else:
             lines.append("examples:")
         for expect in ("fail", "pass"):
@@ -351,7 +357,9 @@ def _validate_org(path: Path, catalog: Catalog) -> list[str]:
                 problems.append(f"{at}: field register.providers: unknown provider {prov!r}")
         for code in entry.attributes.contract_regions or []:
             if code.upper() not in catalog.known_jurisdictions:
-                problems.append(f"{at}: field register.attributes.contract_regions: unknown jurisdiction {code!r}")
+                problems.append(
+                    f"{at}: field register.attributes.contract_regions: unknown jurisdiction {code!r}"
+                )
     for name, value in org.parameters.items():
         if "jurisdiction" in name and isinstance(value, list):
             for code in value:

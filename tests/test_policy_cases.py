@@ -84,7 +84,9 @@ def _detections(case: Case, record: Record, catalog: Catalog, detector: PiiDetec
     return [d for ds in detector.detect(record.segments) for d in ds]
 
 
-def _evaluate(cf: CaseFile, raw_org: object, case: Case, tmp_path: Path, catalog: Catalog, detector: PiiDetector):  # type: ignore[no-untyped-def]
+def _evaluate(
+    cf: CaseFile, raw_org: object, case: Case, tmp_path: Path, catalog: Catalog, detector: PiiDetector
+):  # type: ignore[no-untyped-def]
     pack_id = _controls()[cf.control]
     org = None
     if raw_org is not None:
@@ -118,7 +120,9 @@ def test_control_case(
         assert finding.references and finding.references[0].citation
         assert finding.references[0].url and finding.references[0].url.startswith("https://")
     else:
-        assert not findings, f"{case.name}: expected {control_id} to pass; detections {seen}; destination {where}"
+        assert not findings, (
+            f"{case.name}: expected {control_id} to pass; detections {seen}; destination {where}"
+        )
 
 
 def test_case_file_names_match_controls() -> None:

@@ -28,8 +28,12 @@ from scanner.policytools import schema, validate
 
 REPO = Path(__file__).resolve().parents[1]
 OPENAI = "https://api.openai.com/v1/chat/completions"
-SYDNEY = "https://bedrock-runtime.ap-southeast-2.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"
-AUCKLAND = "https://bedrock-runtime.ap-southeast-6.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"
+SYDNEY = (
+    "https://bedrock-runtime.ap-southeast-2.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"
+)
+AUCKLAND = (
+    "https://bedrock-runtime.ap-southeast-6.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"
+)
 TODAY = date(2026, 11, 24)
 runner = CliRunner()
 
@@ -46,13 +50,22 @@ def write(path: Path, text: str) -> Path:
 
 
 def email(catalog: Catalog) -> Detection:
-    return Detection("case", "EMAIL_ADDRESS", catalog.category_of("EMAIL_ADDRESS"), "/body/0", 0, 8, 1.0, "0" * 16, "j***")
+    return Detection(
+        "case", "EMAIL_ADDRESS", catalog.category_of("EMAIL_ADDRESS"), "/body/0", 0, 8, 1.0, "0" * 16, "j***"
+    )
 
 
-def run(ps: PolicySet, catalog: Catalog, target: str, app_name: str | None = "support-bot",
-        path: str = "traffic/app.jsonl") -> list[Finding]:
+def run(
+    ps: PolicySet,
+    catalog: Catalog,
+    target: str,
+    app_name: str | None = "support-bot",
+    path: str = "traffic/app.jsonl",
+) -> list[Finding]:
     engine = Engine(ps.policies, catalog, register=ps.register)
-    record = Record(Location(path=path, line=1), "request", target, app=app_name, timestamp="2026-11-01T00:00:00Z")
+    record = Record(
+        Location(path=path, line=1), "request", target, app=app_name, timestamp="2026-11-01T00:00:00Z"
+    )
     dest = Classifier(catalog, ps.internal_hosts).classify(target)
     return ps.apply(engine.evaluate(record, dest, [email(catalog)]))
 
@@ -101,7 +114,12 @@ def test_expired_waiver_stops_applying_and_says_so(tmp_path: Path, catalog: Cata
     assert "expired on 2026-12-31" in notice and "sovscan.yaml:9" in notice and "1 finding" in notice
     assert ps.summaries()[0].expired and ps.summaries()[0].days_left == -1
     # The last day of a waiver still counts.
-    assert by_control(run(build_policy_set(org=org, today=date(2026, 12, 31)), catalog, OPENAI), "APP8-001").status == "waived"  # type: ignore[union-attr]
+    assert (
+        by_control(
+            run(build_policy_set(org=org, today=date(2026, 12, 31)), catalog, OPENAI), "APP8-001"
+        ).status
+        == "waived"
+    )  # type: ignore[union-attr]
 
 
 def test_waiver_close_to_expiry_and_unused_waivers_are_noticed(tmp_path: Path, catalog: Catalog) -> None:
@@ -121,22 +139,36 @@ def test_parameters_and_severity_override_take_effect(tmp_path: Path, catalog: C
     raised = by_control(run(ps, catalog, SYDNEY), "APP11-002")
     assert raised is not None and raised.severity is Severity.HIGH
     (adj,) = ps.adjustments
-    assert (adj.control_id, adj.action, adj.detail, adj.reason) == ("APP11-002", "severity", "medium → high", "Risk appetite.")
+    assert (adj.control_id, adj.action, adj.detail, adj.reason) == (
+        "APP11-002",
+        "severity",
+        "medium → high",
+        "Risk appetite.",
+    )
 
 
 def test_disable_needs_a_reason_and_is_reported(tmp_path: Path, catalog: Catalog) -> None:
     bad = write(tmp_path / "bad.yaml", "extends: [pci-dss]\ndisable:\n  - control: PCI-002\n")
     with pytest.raises(PolicyError, match=r"bad\.yaml:3: field disable\[0\]\.reason: Field required"):
         load_org_policy(bad)
-    good = write(tmp_path / "good.yaml", "extends: [pci-dss]\ndisable:\n  - control: PCI-002\n    reason: Tokenised upstream.\n")
+    good = write(
+        tmp_path / "good.yaml",
+        "extends: [pci-dss]\ndisable:\n  - control: PCI-002\n    reason: Tokenised upstream.\n",
+    )
     ps = build_policy_set(org=load_org_policy(good))
     assert "PCI-002" not in {c.id for lp in ps.policies for c in lp.pack.controls}
     (adj,) = ps.adjustments
-    assert adj.action == "disabled" and adj.reason == "Tokenised upstream." and adj.source.endswith("good.yaml:3")
+    assert (
+        adj.action == "disabled"
+        and adj.reason == "Tokenised upstream."
+        and adj.source.endswith("good.yaml:3")
+    )
 
 
 def test_unknown_control_and_parameter_name_file_line_and_field(tmp_path: Path) -> None:
-    f = write(tmp_path / "sovscan.yaml", """\
+    f = write(
+        tmp_path / "sovscan.yaml",
+        """\
         extends: [au-privacy]
         waivers:
           - control: APP8-999
@@ -144,8 +176,11 @@ def test_unknown_control_and_parameter_name_file_line_and_field(tmp_path: Path) 
             reason: r
             owner: o
             expires: 2027-01-01
-        """)
-    with pytest.raises(PolicyError, match=r"sovscan\.yaml:3: field waivers\.control: unknown control 'APP8-999'"):
+        """,
+    )
+    with pytest.raises(
+        PolicyError, match=r"sovscan\.yaml:3: field waivers\.control: unknown control 'APP8-999'"
+    ):
         build_policy_set(org=load_org_policy(f))
     g = write(tmp_path / "params.yaml", "extends: [au-privacy]\nparameters:\n  allowed_jurisdiction: [AU]\n")
     with pytest.raises(PolicyError, match=r"params\.yaml:3: field parameters\.allowed_jurisdiction"):
@@ -168,8 +203,16 @@ overrides:
     ("child", "field", "line"),
     [
         ("parameters:\n  allowed_jurisdictions: [AU, US]\n", "parameters.allowed_jurisdictions", 3),
-        ("overrides:\n  - control: APP11-002\n    severity: medium\n    reason: r\n", r"overrides\[0\]\.severity", 4),
-        ("overrides:\n  - control: PCI-001\n    severity: low\n    reason: r\n", r"overrides\[0\]\.severity", 4),
+        (
+            "overrides:\n  - control: APP11-002\n    severity: medium\n    reason: r\n",
+            r"overrides\[0\]\.severity",
+            4,
+        ),
+        (
+            "overrides:\n  - control: PCI-001\n    severity: low\n    reason: r\n",
+            r"overrides\[0\]\.severity",
+            4,
+        ),
         ("disable:\n  - control: PCI-002\n    reason: r\n", r"disable\[0\]", 3),
         ("internal_hosts: ['*.example.net']\n", r"internal_hosts\[0\]", 2),
         ("register:\n  - name: x\n    hosts: [api.openai.com]\n", r"register\[0\]", 3),
@@ -191,7 +234,9 @@ def test_repository_file_may_only_tighten(tmp_path: Path, child: str, field: str
 
 def test_repository_file_tightens_and_inherits(tmp_path: Path, catalog: Catalog) -> None:
     write(tmp_path / "org" / "sovscan.yaml", PARENT + "allow_repository_waivers: true\n")
-    repo = write(tmp_path / "repo" / "sovscan.yaml", """\
+    repo = write(
+        tmp_path / "repo" / "sovscan.yaml",
+        """\
         extends: [../org/sovscan.yaml, asd-ism-ai]
         parameters:
           allowed_jurisdictions: [AU]
@@ -205,7 +250,8 @@ def test_repository_file_tightens_and_inherits(tmp_path: Path, catalog: Catalog)
             reason: Synthetic test cards.
             owner: dev-lead@example.com
             expires: 2027-03-31
-        """)
+        """,
+    )
     org = load_org_policy(repo)
     assert org.packs == ["au-privacy", "pci-dss", "asd-ism-ai"]
     assert org.internal_hosts == ["*.corp.example"]
@@ -219,13 +265,18 @@ def test_repository_file_tightens_and_inherits(tmp_path: Path, catalog: Catalog)
 
 
 def test_register_conditions_shadow_ai_and_attributes(tmp_path: Path, catalog: Catalog) -> None:
-    org = load_org_policy(write(tmp_path / "sovscan.yaml", """\
+    org = load_org_policy(
+        write(
+            tmp_path / "sovscan.yaml",
+            """\
         extends: [asd-ism-ai]
         register:
           - name: Bedrock Sydney
             hosts: [bedrock-runtime.ap-southeast-2.amazonaws.com]
             attributes: {contract_regions: [AU]}
-        """))
+        """,
+        )
+    )
     ps = build_policy_set(org=org)
     sydney = {f.control_id for f in run(ps, catalog, SYDNEY)}
     openai = {f.control_id for f in run(ps, catalog, OPENAI)}
@@ -235,15 +286,20 @@ def test_register_conditions_shadow_ai_and_attributes(tmp_path: Path, catalog: C
 
 
 def test_register_attribute_typos_are_rejected_with_line(tmp_path: Path) -> None:
-    f = write(tmp_path / "sovscan.yaml", """\
+    f = write(
+        tmp_path / "sovscan.yaml",
+        """\
         extends: [hipaa]
         register:
           - name: Azure
             hosts: ["*.openai.azure.com"]
             attributes:
               baa_singed: true
-        """)
-    with pytest.raises(PolicyError, match=r"sovscan\.yaml:6: field register\[0\]\.attributes\.baa_singed: Extra inputs"):
+        """,
+    )
+    with pytest.raises(
+        PolicyError, match=r"sovscan\.yaml:6: field register\[0\]\.attributes\.baa_singed: Extra inputs"
+    ):
         load_org_policy(f)
 
 
@@ -257,7 +313,9 @@ def test_pyproject_tool_table_is_found(tmp_path: Path) -> None:
 
 
 def test_validate_names_file_line_and_field(tmp_path: Path, catalog: Catalog) -> None:
-    pack = write(tmp_path / "custom.yaml", """\
+    pack = write(
+        tmp_path / "custom.yaml",
+        """\
         id: custom
         title: Custom
         version: "1"
@@ -274,16 +332,25 @@ def test_validate_names_file_line_and_field(tmp_path: Path, catalog: Catalog) ->
             reference: r
             rationale: r
             remediation: r
-        """)
+        """,
+    )
     problems, _ = validate([pack], catalog)
-    assert any("custom.yaml:12: field controls[0].when.data.categories" in p and "personel" in p for p in problems)
+    assert any(
+        "custom.yaml:12: field controls[0].when.data.categories" in p and "personel" in p for p in problems
+    )
     assert any("custom.yaml:13: field controls[0].when.destination.provider_attribute" in p for p in problems)
-    dup = write(tmp_path / "dup.yaml", pack.read_text().replace("custom", "dup").replace("CUSTOM-001", "PCI-001"))
+    dup = write(
+        tmp_path / "dup.yaml", pack.read_text().replace("custom", "dup").replace("CUSTOM-001", "PCI-001")
+    )
     problems, _ = validate([dup], catalog)
-    assert any("dup.yaml:7: field controls[0].id: PCI-001 is also used by pack pci-dss" in p for p in problems)
+    assert any(
+        "dup.yaml:7: field controls[0].id: PCI-001 is also used by pack pci-dss" in p for p in problems
+    )
     bad = write(tmp_path / "bad.yaml", pack.read_text().replace("severity: high", "severity: severe"))
     problems, _ = validate([bad], catalog)
-    assert problems == [f"{bad}:9: field controls[0].severity: Input should be 'info', 'low', 'medium', 'high' or 'critical'"]
+    assert problems == [
+        f"{bad}:9: field controls[0].severity: Input should be 'info', 'low', 'medium', 'high' or 'critical'"
+    ]
 
 
 def test_shipped_packs_validate_against_the_published_schema() -> None:
@@ -327,19 +394,30 @@ def test_cli_explain_prints_citation_and_examples() -> None:
 
 def test_cli_show_list_schema_and_validate(tmp_path: Path) -> None:
     shown = runner.invoke(app, ["policy", "show", "gdpr-transfers"])
-    assert shown.exit_code == 0 and "GDPR Art 9(1)" in shown.output and "adequate_jurisdictions" in shown.output
+    assert (
+        shown.exit_code == 0 and "GDPR Art 9(1)" in shown.output and "adequate_jurisdictions" in shown.output
+    )
     listed = runner.invoke(app, ["policy", "list"])
     assert "NZIPP12-001" in listed.output and "PCI-004" in listed.output
-    assert json.loads(runner.invoke(app, ["policy", "schema", "organisation"]).output)["additionalProperties"] is False
-    org = write(tmp_path / "sovscan.yaml", "extends: [au-privacy]\nparameters:\n  allowed_jurisdictions: [AU, XX]\n")
+    assert (
+        json.loads(runner.invoke(app, ["policy", "schema", "organisation"]).output)["additionalProperties"]
+        is False
+    )
+    org = write(
+        tmp_path / "sovscan.yaml", "extends: [au-privacy]\nparameters:\n  allowed_jurisdictions: [AU, XX]\n"
+    )
     bad = runner.invoke(app, ["policy", "validate", str(org)])
-    assert bad.exit_code == 2 and "sovscan.yaml:3: field parameters.allowed_jurisdictions: unknown jurisdiction 'XX'" in bad.output
+    assert (
+        bad.exit_code == 2
+        and "sovscan.yaml:3: field parameters.allowed_jurisdictions: unknown jurisdiction 'XX'" in bad.output
+    )
 
 
 def test_policy_validate_is_fast_and_loads_no_nlp() -> None:
     code = (
         "import sys, time; t=time.perf_counter(); from scanner.cli import app\n"
-        "try:\n    app(['policy', 'validate'])\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "try:\n    app(['policy', 'validate'])\n"
+        "except SystemExit as e:\n    assert e.code in (0, None), e.code\n"
         "assert 'presidio_analyzer' not in sys.modules and 'spacy' not in sys.modules\n"
         "print(time.perf_counter() - t)"
     )
@@ -351,17 +429,32 @@ def test_scan_with_organisation_file_reports_waivers_in_json(tmp_path: Path) -> 
     from scanner.pipeline import Scanner
     from scanner.reporters import REPORTERS, RenderOptions
 
-    org = write(tmp_path / "sovscan.yaml", ORG + """\
+    org = write(
+        tmp_path / "sovscan.yaml",
+        ORG
+        + """\
   - control: OAIC-001
     scope: {paths: ["legacy/*"]}
     reason: Old logs.
     owner: ciso@example.com
     expires: 2026-01-31
-""")
-    log = write(tmp_path / "app.jsonl", json.dumps({
-        "timestamp": "2026-11-02T09:00:00Z", "app": "support-bot", "url": OPENAI,
-        "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Email jane.citizen@example.com please."}]},
-    }) + "\n")
+""",
+    )
+    log = write(
+        tmp_path / "app.jsonl",
+        json.dumps(
+            {
+                "timestamp": "2026-11-02T09:00:00Z",
+                "app": "support-bot",
+                "url": OPENAI,
+                "body": {
+                    "model": "gpt-4o-mini",
+                    "messages": [{"role": "user", "content": "Email jane.citizen@example.com please."}],
+                },
+            }
+        )
+        + "\n",
+    )
     result = Scanner(Settings(config_file=org, today=TODAY)).scan([str(log)])
     data = json.loads(REPORTERS["json"](result, RenderOptions()))
     app8 = next(c for c in data["controls"] if c["control_id"] == "APP8-001")
