@@ -164,6 +164,7 @@ class ProviderAttributes(_Strict):
     bcr: bool | None = None  # binding corporate rules (GDPR Art 47)
     uk_idta: bool | None = None  # UK IDTA or the UK Addendum to the EU SCCs
     art9_condition: str | None = None  # GDPR Art 9(2) condition relied on
+    art49_derogation: str | None = None  # GDPR Art 49(1) derogation relied on, e.g. "49(1)(a)"
     app8_basis: (
         Literal[
             "contract_reasonable_steps", "express_consent", "substantially_similar_law", "required_by_law"
