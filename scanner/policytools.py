@@ -318,7 +318,7 @@ def validate(files: list[Path], catalog: Catalog) -> tuple[list[str], str]:
         try:
             (org_files if is_org_file(f) else pack_files).append(f)
         except PolicyError as exc:
-            problems.append(str(exc))
+            problems.extend(str(exc).splitlines())
     shipped = shipped_packs()
     valid_files = []
     for f in pack_files:
@@ -326,14 +326,14 @@ def validate(files: list[Path], catalog: Catalog) -> tuple[list[str], str]:
             load_pack_file(f)
             valid_files.append(f)
         except PolicyError as exc:
-            problems.append(str(exc))
+            problems.extend(str(exc).splitlines())
     policies: list[LoadedPolicy] = []
     try:
         extra = [f for f in valid_files if f.resolve() not in {p.resolve() for p in shipped.values()}]
         policies = load_policies(list(shipped), extra)
         problems.extend(cross_check(policies, catalog))
     except PolicyError as exc:
-        problems.append(str(exc))
+        problems.extend(str(exc).splitlines())
     for f in org_files:
         problems.extend(_validate_org(f, catalog))
     n = sum(len(lp.pack.controls) for lp in policies)
@@ -350,7 +350,7 @@ def _validate_org(path: Path, catalog: Catalog) -> list[str]:
         org = load_org_policy(path)
         build_policy_set(org=org)
     except PolicyError as exc:
-        return [str(exc)]
+        return str(exc).splitlines()
     for entry, at in zip(org.register, org.register_sources, strict=True):
         for prov in entry.providers:
             if prov not in catalog.providers:
