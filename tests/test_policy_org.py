@@ -466,3 +466,51 @@ def test_scan_with_organisation_file_reports_waivers_in_json(tmp_path: Path) -> 
     assert data["policy_adjustments"][0]["reason"] == "Risk appetite."
     text = REPORTERS["console"](result, RenderOptions(width=200))
     assert "Waivers" in text and "privacy-officer@example.com" in text and "notice:" in text
+
+
+def test_waivers_and_overrides_may_name_a_renamed_control_by_alias(tmp_path: Path, catalog: Catalog) -> None:
+    write(
+        tmp_path / "acme.yaml",
+        """\
+        id: acme
+        title: Acme
+        version: "1"
+        source: https://example.com/policy
+        reviewed: 2026-11-24
+        controls:
+          - id: ACME-002
+            aliases: [ACME-001]
+            title: Email to an external AI service
+            severity: low
+            applies_to: [traffic]
+            when:
+              data: {entities: [EMAIL_ADDRESS]}
+              destination: {external: true}
+            reference: Acme AI policy 4.2
+            source_url: https://example.com/policy#4.2
+            rationale: r
+            remediation: r
+        """,
+    )
+    org = load_org_policy(
+        write(
+            tmp_path / "sovscan.yaml",
+            """\
+        extends: [acme.yaml]
+        overrides:
+          - control: ACME-001
+            severity: high
+            reason: Renamed control keeps its override.
+        waivers:
+          - control: ACME-001
+            scope: {hosts: ["*.openai.com"]}
+            reason: r
+            owner: o
+            expires: 2027-01-01
+        """,
+        )
+    )
+    ps = build_policy_set(org=org, today=TODAY)
+    (finding,) = run(ps, catalog, OPENAI)
+    assert (finding.control_id, finding.severity, finding.status) == ("ACME-002", Severity.HIGH, "waived")
+    assert ps.summaries()[0].control_id == "ACME-002"
