@@ -514,3 +514,15 @@ def test_waivers_and_overrides_may_name_a_renamed_control_by_alias(tmp_path: Pat
     (finding,) = run(ps, catalog, OPENAI)
     assert (finding.control_id, finding.severity, finding.status) == ("ACME-002", Severity.HIGH, "waived")
     assert ps.summaries()[0].control_id == "ACME-002"
+
+
+def test_waiver_path_scope_matches_from_the_right(tmp_path: Path, catalog: Catalog) -> None:
+    org_text = (
+        "extends: [au-privacy]\nwaivers:\n  - control: APP8-001\n    scope: {paths: ['traffic/legacy/*']}\n"
+        "    reason: Old logs.\n    owner: o\n    expires: 2027-01-01\n"
+    )
+    ps = build_policy_set(org=load_org_policy(write(tmp_path / "sovscan.yaml", org_text)), today=TODAY)
+    legacy = by_control(run(ps, catalog, OPENAI, path="/srv/logs/traffic/legacy/2025.jsonl"), "APP8-001")
+    current = by_control(run(ps, catalog, OPENAI, path="traffic/current/2026.jsonl"), "APP8-001")
+    assert legacy is not None and legacy.status == "waived"
+    assert current is not None and current.status == "open"
