@@ -422,7 +422,7 @@ def test_policy_validate_is_fast_and_loads_no_nlp() -> None:
         "print(time.perf_counter() - t)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert float(out.stdout.strip().splitlines()[-1]) < 1.0  # < 0.5 s when the machine is idle
+    assert float(out.stdout.strip().splitlines()[-1]) < 1.5  # ~0.35 s when the machine is idle
 
 
 def test_scan_with_organisation_file_reports_waivers_in_json(tmp_path: Path) -> None:
@@ -526,3 +526,13 @@ def test_waiver_path_scope_matches_from_the_right(tmp_path: Path, catalog: Catal
     current = by_control(run(ps, catalog, OPENAI, path="traffic/current/2026.jsonl"), "APP8-001")
     assert legacy is not None and legacy.status == "waived"
     assert current is not None and current.status == "open"
+
+
+def test_documented_organisation_example_is_valid(tmp_path: Path, catalog: Catalog) -> None:
+    doc = (REPO / "docs" / "policies.md").read_text(encoding="utf-8")
+    block = doc.split("```yaml\n# sovscan.yaml\n", 1)[1].split("```", 1)[0]
+    org_file = write(tmp_path / "sovscan.yaml", block)
+    problems, _ = validate([org_file], catalog)
+    assert problems == []
+    ps = build_policy_set(org=load_org_policy(org_file), today=TODAY)
+    assert {a.control_id for a in ps.adjustments} == {"APP11-001", "ASD-ISM-006"}
