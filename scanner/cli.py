@@ -70,7 +70,7 @@ def scan(
         Path | None,
         typer.Option(
             "--config",
-            help="Organisation policy file (default: ./sovscan.yaml, else a tool.sovscan table in ./pyproject.toml).",
+            help="Organisation policy file (default: ./sovscan.yaml, else tool.sovscan in ./pyproject.toml).",
         ),
     ] = None,
     report: Annotated[
