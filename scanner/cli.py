@@ -29,7 +29,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-policy_app = typer.Typer(help="List, show and validate policy packs.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="List, show, explain and validate policy packs and organisation policies.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")
 
 
@@ -62,8 +64,16 @@ def scan(
         list[str], typer.Option("--policy", "-p", help="Shipped policy pack id (repeatable; default: all).")
     ] = [],  # noqa: B006
     policy_file: Annotated[
-        list[Path], typer.Option("--policy-file", help="A policy pack YAML file (repeatable).")
+        list[Path],
+        typer.Option("--policy-file", help="Policy pack or organisation policy file (repeatable)."),
     ] = [],  # noqa: B006
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Organisation policy file (default: ./sovscan.yaml, else tool.sovscan in ./pyproject.toml).",
+        ),
+    ] = None,
     report: Annotated[
         list[str],
         typer.Option(
@@ -130,6 +140,7 @@ def scan(
     reports = _parse_reports(report)
     if pii not in ("auto", "full", "patterns"):
         raise _fail(f"--pii {pii}: choose auto, full or patterns")
+    packs, config = _run(lambda: _split_policy_files(policy_file, config), debug)
     if input_format is not None and input_format not in FORMATS:
         raise _fail(f"--input-format {input_format}: unknown format (choose from {', '.join(FORMATS)})")
     if fail_on_new_only and baseline is None:
@@ -142,7 +153,8 @@ def scan(
         paths = _run(lambda: _since(paths, since, own_files), debug)
     settings = Settings(
         policies=tuple(policy),
-        policy_files=tuple(policy_file),
+        policy_files=tuple(packs),
+        config_file=config,
         fail_on=fail_on,
         input_format=input_format,
         include_responses=include_responses,
@@ -205,6 +217,30 @@ def _github(result: Any, reports: list[tuple[str, str | None]]) -> None:
                 fh.write(render_summary(result))
         except OSError as exc:
             _err(f"cannot write the job summary {summary_path}: {exc.strerror}")
+
+
+def _split_policy_files(files: list[Path], config: Path | None) -> tuple[list[Path], Path | None]:
+    """Pack files vs the organisation policy file (``--config``, an org file given to --policy-file,
+    or the one found in the current directory)."""
+    from scanner.errors import PolicyError
+    from scanner.orgpolicy import find_config, is_org_file
+
+    packs: list[Path] = []
+    for f in files:
+        if not f.is_file():
+            raise PolicyError(f"{f}: no such policy file")
+        if is_org_file(f):
+            if config is not None and config != f:
+                raise PolicyError(f"{f}: only one organisation policy file per scan (already {config})")
+            config = f
+        else:
+            packs.append(f)
+    if config is not None and not config.is_file():
+        raise PolicyError(f"{config}: no such organisation policy file")
+    if config is None:
+        found = find_config(Path.cwd())
+        config = Path(found.name) if found else None  # shown relative in reports and errors
+    return packs, config
 
 
 def _scan(paths: list[str], settings: Any) -> Any:
@@ -314,30 +350,53 @@ def policy_list() -> None:
     from scanner.policy import load_policies
 
     for lp in _run(load_policies, False):
-        typer.echo(f"{lp.pack.id}  {lp.pack.version}  {lp.pack.title}")
+        typer.echo(f"{lp.pack.id}  {lp.pack.version}  {lp.pack.title}  ({len(lp.pack.controls)} controls)")
         for c in lp.pack.controls:
             typer.echo(f"  {c.id:<14} {c.severity.value:<8} {c.title}")
+
+
+@policy_app.command("show")
+def policy_show(
+    pack_id: Annotated[str, typer.Argument(metavar="ID", help="Pack id (or a control id).")],
+) -> None:
+    """Show a pack: sources, review date, parameters and controls with citations."""
+    from scanner.policytools import show_pack
+
+    typer.echo(_run(lambda: show_pack(pack_id), False), nl=False)
+
+
+@policy_app.command("explain")
+def policy_explain(control_id: Annotated[str, typer.Argument(metavar="CONTROL-ID")]) -> None:
+    """What a control checks, its citation and source, and an example failing and passing record."""
+    from scanner.policytools import explain
+
+    typer.echo(_run(lambda: explain(control_id), False), nl=False)
 
 
 @policy_app.command("validate")
 def policy_validate(
     files: Annotated[
-        list[Path] | None, typer.Argument(help="Pack files (default: the shipped packs).")
+        list[Path] | None,
+        typer.Argument(
+            help="Pack or organisation policy files (default: shipped packs and ./sovscan.yaml if present)."
+        ),
     ] = None,
 ) -> None:
-    """Validate packs and cross-check them against rules/ (categories, jurisdictions, providers)."""
+    """Validate packs and organisation files: schema and cross-references, errors name file:line and field."""
     from scanner.catalog import load_catalog
-    from scanner.policy import cross_check, load_policies
+    from scanner.orgpolicy import find_config
+    from scanner.policytools import validate
 
     def run() -> int:
-        catalog = load_catalog()
-        policies = load_policies(files=list(files)) if files else load_policies()
-        problems = cross_check(policies, catalog)
+        targets = list(files or [])
+        if not targets:
+            found = find_config(Path.cwd())
+            targets = [found] if found else []
+        problems, summary = validate(targets, load_catalog())
         for p in problems:
             _err(p)
         if not problems:
-            n = sum(len(lp.pack.controls) for lp in policies)
-            typer.echo(f"ok: {len(policies)} packs, {n} controls, {len(catalog.endpoints)} endpoint rules")
+            typer.echo(summary)
         return len(problems)
 
     if _run(run, False):
@@ -400,6 +459,20 @@ def baseline_create(
     except OSError as exc:
         raise _fail(f"cannot write baseline {output}: {exc.strerror}") from None
     typer.echo(f"wrote {output}: {len(known.entries)} finding(s) from {len(result.inputs)} file(s)")
+
+
+@policy_app.command("schema")
+def policy_schema(
+    kind: Annotated[
+        str, typer.Argument(help="pack, organisation, cases or register-attributes.")
+    ] = "pack",
+) -> None:
+    """Print the JSON Schema of a policy file kind (for editor completion and validation)."""
+    from scanner.policytools import SCHEMAS, schema
+
+    if kind not in SCHEMAS:
+        raise _fail(f"unknown schema {kind!r} (choose from {', '.join(SCHEMAS)})")
+    typer.echo(schema(kind), nl=False)
 
 
 @app.command()

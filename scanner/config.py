@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from scanner.models import Severity
@@ -33,3 +34,7 @@ class Settings:
     ignore_unknown: bool = False
     # Files a directory walk passes over: the baseline and the reports this run reads or writes.
     exclude_files: tuple[str, ...] = ()
+    # Organisation policy file (sovscan.yaml, [tool.sovscan] in pyproject.toml, or --config).
+    config_file: Path | None = None
+    # The clock for waiver expiry (None: today); injected so results are reproducible.
+    today: date | None = None

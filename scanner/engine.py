@@ -28,6 +28,7 @@ from scanner.policy import (
     DestinationCondition,
     LoadedPolicy,
     RecordCondition,
+    Register,
     StrList,
 )
 
@@ -53,8 +54,15 @@ class Engine:
     min_score: float = 0.4
     include_responses: bool = False
     stats: dict[tuple[str, str], ControlStats] = field(default_factory=dict)
+    register: Register = field(default_factory=Register)
 
     def __post_init__(self) -> None:
+        # Controls that judge a destination by the organisation's approved register cannot be
+        # applied without one: with no register they are "not applicable", not failed everywhere.
+        self.register_controls = sorted(
+            c.id for lp in self.policies for c in lp.pack.controls if _uses_register(c.when)
+        )
+        self._unregistered = frozenset(self.register_controls) if not self.register.entries else frozenset()
         self._ner_probe = [
             Detection(_PROBE, e, self.catalog.category_of(e), "", 0, 0, 1.0, "", "")
             for e in sorted(NER_ENTITIES)
@@ -74,6 +82,8 @@ class Engine:
                 )
 
     def applies(self, control: Control, record: Record) -> bool:
+        if control.id in self._unregistered:
+            return False
         if record.kind == "config":
             return "config" in control.applies_to
         if record.kind == "response" and not self.include_responses:
@@ -203,7 +213,44 @@ class Engine:
             return False
         if cond.host_not_in is not None and _glob_any(host, _as_set(cond.host_not_in)):
             return False
-        return not (cond.scheme_in is not None and (dest.scheme or "https") not in _as_set(cond.scheme_in))
+        if cond.scheme_in is not None and (dest.scheme or "https") not in _as_set(cond.scheme_in):
+            return False
+        return self._register(cond, dest)
+
+    def _register(self, cond: DestinationCondition, dest: Destination) -> bool:
+        """Conditions on the organisation's approved register (an unregistered host records nothing)."""
+        if (
+            cond.approved is None
+            and not cond.provider_attribute
+            and not cond.provider_attribute_not
+            and not cond.provider_attribute_missing
+            and cond.jurisdiction_not_in_attribute is None
+        ):
+            return True
+        entry = self.register.lookup(dest)
+        if cond.approved is not None and (entry is not None) != cond.approved:
+            return False
+        recorded = entry.attributes if entry is not None else None
+
+        def value(name: str) -> object:
+            return getattr(recorded, name, None) if recorded is not None else None
+
+        for name, expected in cond.provider_attribute.items():
+            if value(name) is None or value(name) != expected:
+                return False
+        for name, expected in cond.provider_attribute_not.items():
+            if value(name) == expected:
+                return False
+        if cond.provider_attribute_missing and all(
+            value(name) not in (None, "", []) for name in cond.provider_attribute_missing
+        ):
+            return False
+        if cond.jurisdiction_not_in_attribute is not None:
+            listed = value(cond.jurisdiction_not_in_attribute)
+            allowed = sorted(listed) if isinstance(listed, list) else []
+            if not dest.external or (allowed and self.catalog.within(dest.jurisdictions, allowed)):
+                return False
+        return True
 
     def _record(self, cond: RecordCondition, record: Record) -> bool:
         if cond.kind_in is not None and record.kind not in cond.kind_in:
@@ -216,7 +263,12 @@ class Engine:
                 return False
         if any(key not in attrs for key in cond.attribute_present):
             return False
-        return not any(key in attrs for key in cond.attribute_missing)
+        if any(key in attrs for key in cond.attribute_missing):
+            return False
+        return not cond.field_missing or any(
+            _empty(getattr(record, name, None) if name in _RECORD_FIELDS else attrs.get(name))
+            for name in cond.field_missing
+        )
 
     def _config(self, cond: ConfigCondition, record: Record) -> bool:
         if record.kind != "config":
@@ -326,6 +378,27 @@ def _categories(cond: Condition) -> tuple[str, ...]:
             found |= _as_set(c.data.categories) | _as_set(c.data.entities)
         stack.extend([*(c.all or []), *(c.any or []), *([c.not_] if c.not_ is not None else [])])
     return tuple(sorted(found))
+
+
+def _uses_register(cond: Condition) -> bool:
+    d = cond.destination
+    if d is not None and (
+        d.approved is not None
+        or d.provider_attribute
+        or d.provider_attribute_not
+        or d.provider_attribute_missing
+        or d.jurisdiction_not_in_attribute is not None
+    ):
+        return True
+    children = [*(cond.all or []), *(cond.any or []), *([cond.not_] if cond.not_ is not None else [])]
+    return any(_uses_register(c) for c in children)
+
+
+_RECORD_FIELDS = frozenset({"target", "provider", "model", "timestamp", "app", "request_id", "api"})
+
+
+def _empty(value: object) -> bool:
+    return value is None or value in ("", [], {})
 
 
 def _glob_any(host: str, patterns: set[str]) -> bool:

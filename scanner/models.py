@@ -276,6 +276,33 @@ class BaselineReport:
 
 
 @dataclass(slots=True)
+class WaiverSummary:
+    """One waiver from the organisation policy and what it did in this scan."""
+
+    control_id: str
+    owner: str
+    reason: str
+    expires: str
+    days_left: int
+    expired: bool
+    matched: int = 0
+    scope: dict[str, list[str]] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyAdjustment:
+    """A control disabled or re-rated by the organisation policy, with the reason given."""
+
+    policy_id: str
+    control_id: str
+    action: Literal["disabled", "severity"]
+    detail: str
+    reason: str
+    source: str
+
+
+@dataclass(slots=True)
 class ScanResult:
     tool_version: str
     model: str | None
@@ -293,6 +320,9 @@ class ScanResult:
     # Problems that did not stop anything (e.g. an invalid inline suppression); exit code unchanged.
     warnings: list[ScanError] = field(default_factory=list)
     baseline: BaselineReport | None = None
+    notices: list[str] = field(default_factory=list)
+    waivers: list[WaiverSummary] = field(default_factory=list)
+    adjustments: list[PolicyAdjustment] = field(default_factory=list)
 
     def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
         floor = at_least or Severity.INFO

@@ -34,7 +34,8 @@ from scanner.models import (
     Segment,
     Skipped,
 )
-from scanner.policy import LoadedPolicy, load_policies
+from scanner.orgpolicy import PolicySet, build_policy_set, load_org_policy
+from scanner.policy import LoadedPolicy
 from scanner.redact import hash_key
 from scanner.sources import FORMATS, ReadOptions, iter_files, sniff
 from scanner.sources._io import describe_bytes, open_binary, peek_head, wrap_decompress
@@ -79,8 +80,10 @@ class Scanner:
     def __post_init__(self) -> None:
         s = self.settings
         self.catalog = load_catalog()
-        self.policies = load_policies(list(s.policies), list(s.policy_files))
-        self.classifier = Classifier(self.catalog, s.internal_hosts)
+        org = load_org_policy(s.config_file) if s.config_file else None
+        self.policy_set: PolicySet = build_policy_set(list(s.policies), list(s.policy_files), org, s.today)
+        self.policies = self.policy_set.policies
+        self.classifier = Classifier(self.catalog, (*s.internal_hosts, *self.policy_set.internal_hosts))
         self.detector = PiiDetector(
             self.catalog,
             model=s.model,
@@ -89,7 +92,9 @@ class Scanner:
             cache_size=s.cache_size,
             jobs=s.jobs,
         )
-        self.engine = Engine(self.policies, self.catalog, s.min_score, s.include_responses)
+        self.engine = Engine(
+            self.policies, self.catalog, s.min_score, s.include_responses, register=self.policy_set.register
+        )
         self.findings: list[Finding] = []
         self.inputs: list[InputSummary] = []
         self.errors: list[ScanError] = []
@@ -253,7 +258,7 @@ class Scanner:
             n = len(record.segments)
             detections = [d for ds in per_segment[pos : pos + n] for d in ds]
             pos += n
-            self.findings.extend(self.engine.evaluate(record, dest, detections))
+            self.findings.extend(self.policy_set.apply(self.engine.evaluate(record, dest, detections)))
             if record.kind != "config" or dest.host or dest.jurisdictions:
                 # A config setting with no destination (a key, a flag) is not a place data goes.
                 self._tally(record, dest, detections)
@@ -283,6 +288,15 @@ class Scanner:
             if stats.last_seen is None or record.timestamp > stats.last_seen:
                 stats.last_seen = record.timestamp
 
+    def _register_notice(self) -> list[str]:
+        if self.engine.register.entries or not self.engine.register_controls:
+            return []
+        return [
+            "no approved-provider register is configured (organisation policy `register:`), so "
+            f"{len(self.engine.register_controls)} controls that judge providers by it were not applied: "
+            + ", ".join(self.engine.register_controls)
+        ]
+
     def result(self, elapsed: float) -> ScanResult:
         findings = sorted(
             self.findings,
@@ -296,6 +310,13 @@ class Scanner:
                 f.fingerprint,
             ),
         )
+        # Status tallies come from the findings themselves (waived, suppressed ⊆ failed).
+        for stats in self.engine.stats.values():
+            stats.waived = stats.suppressed = stats.baselined = 0
+        for f in findings:
+            tally = self.engine.stats.get((f.policy_id, f.control_id))
+            if tally is not None and f.status in ("waived", "suppressed", "baselined"):
+                setattr(tally, f.status, getattr(tally, f.status) + 1)
         return ScanResult(
             tool_version=__version__,
             model=self.detector.model_name,
@@ -309,6 +330,9 @@ class Scanner:
             skipped=self.skipped,
             fail_on=self.settings.fail_on,
             timings={"seconds": round(elapsed, 3), **{k: float(v) for k, v in self.detector.stats.items()}},
+            notices=self.policy_set.notices() + self._register_notice(),
+            waivers=self.policy_set.summaries(),
+            adjustments=list(self.policy_set.adjustments),
         )
 
 

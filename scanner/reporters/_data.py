@@ -148,6 +148,32 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "skipped_listed": min(len(result.skipped), MAX_SKIPPED_LISTED),
         "errors": [{"path": e.path, "position": e.position, "message": e.message} for e in result.errors],
         "warnings": [{"path": e.path, "position": e.position, "message": e.message} for e in result.warnings],
+        "notices": list(result.notices),
+        "waivers": [
+            {
+                "control_id": w.control_id,
+                "owner": w.owner,
+                "reason": w.reason,
+                "expires": w.expires,
+                "days_left": w.days_left,
+                "expired": w.expired,
+                "matched": w.matched,
+                "scope": w.scope,
+                "source": w.source,
+            }
+            for w in result.waivers
+        ],
+        "policy_adjustments": [
+            {
+                "policy_id": a.policy_id,
+                "control_id": a.control_id,
+                "action": a.action,
+                "detail": a.detail,
+                "reason": a.reason,
+                "source": a.source,
+            }
+            for a in result.adjustments
+        ],
         "baseline": baseline_dict(result),
     }
 

@@ -93,6 +93,31 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         )
     console.print(controls)
 
+    if result.adjustments:
+        adjusted = Table(title="Policy adjustments", expand=False)
+        for col in ("Control", "Change", "Reason", "Where"):
+            adjusted.add_column(col, overflow="fold")
+        for a in result.adjustments:
+            change = "disabled" if a.action == "disabled" else f"severity {a.detail}"
+            adjusted.add_row(a.control_id, change, a.reason, a.source)
+        console.print(adjusted)
+    if result.waivers:
+        waivers = Table(title="Waivers", expand=False)
+        for col in ("Control", "Owner", "Expires", "Days left", "Matched", "Reason"):
+            waivers.add_column(col, overflow="fold")
+        for w in result.waivers:
+            waivers.add_row(
+                w.control_id,
+                w.owner,
+                w.expires + (" (expired)" if w.expired else ""),
+                str(w.days_left),
+                str(w.matched),
+                w.reason,
+            )
+        console.print(waivers)
+    for notice in result.notices:
+        console.print(Text(f"notice: {notice}", style="yellow"))
+
     inputs = Table(title="Inputs", expand=False)
     for col in ("File", "Format", "Records", "Scanned", "Skipped", "Not scanned parts"):
         inputs.add_column(col, overflow="fold")
@@ -143,8 +168,8 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             console.print(f"  fixed: {entry.control_id} in {entry.path} ({entry.fingerprint})")
     for e in result.errors:
         console.print(Text(f"error: {e.one_line()}", style="bold red"))
-    for w in result.warnings:
-        console.print(Text(f"warning: {w.one_line()}", style="yellow"))
+    for warning in result.warnings:
+        console.print(Text(f"warning: {warning.one_line()}", style="yellow"))
     sev = ", ".join(f"{k} {v}" for k, v in s["by_severity"].items() if v)
     console.print(
         Text(
