@@ -45,6 +45,12 @@ _CHUNK_OVERLAP = 200
 # What a pattern recognizer needs to see before it can match anything. Recognizers that can match
 # text without a digit, "@", a URL or domain, or a key block declare ``prefilter`` (a regex).
 _BASE_TRIGGER = r"\d|@|://|\.[A-Za-z]{2,}\b|-----BEGIN"
+_PHONE_CANDIDATE = r"\+?\(?\d[\d\s().\-/]{5,}\d"
+_GATES = {
+    "UrlRecognizer": r"://|www\.|[a-z0-9]\.[a-z]{2,}",
+    "EmailRecognizer": r"@",
+    "PhoneRecognizer": _PHONE_CANDIDATE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +149,7 @@ class PiiDetector:
         self._ner_cache = _Cache(cache_size)
         self._inflight: dict[bytes, str] = {}
         self._analyzer: Any = None
-        self._trigger: re.Pattern[str] | None = None
+        self._trigger: Any = None
         self.ner = NerRunner(self.model_name, jobs)
         self.stats = {
             "texts": 0,
@@ -195,8 +201,12 @@ class PiiDetector:
         engine.nlp = {"en": tokenizer_nlp}  # type: ignore[assignment]
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
-        # NER runs in its own pass (detectors.ner); the registry keeps only pattern recognizers.
+        # NER runs in its own pass (detectors.ner); the registry keeps only pattern recognizers,
+        # and none whose entities are all NER entities (Presidio's DATE_TIME patterns).
         registry.remove_recognizer("SpacyRecognizer")
+        registry.recognizers = [
+            r for r in registry.recognizers if not set(r.supported_entities) <= NER_ENTITIES
+        ]
         for name in _AU_RECOGNIZERS:
             registry.add_recognizer(getattr(predefined, name)(supported_language="en"))
         for path in self.catalog.recognizer_files:
@@ -339,17 +349,39 @@ class PiiDetector:
         )
 
 
-def _trigger_for(recognizers: Iterable[Any]) -> re.Pattern[str]:
-    """One regex that any text some recognizer could match must contain."""
-    triggers = [_BASE_TRIGGER]
+class _Trigger:
+    """A necessary condition for any pattern result: some of these regexes matches the text."""
+
+    def __init__(self, compiled: list[Any]) -> None:
+        self.compiled = compiled
+
+    def search(self, text: str) -> bool:
+        return any(c.search(text) for c in self.compiled)
+
+
+def _trigger_for(recognizers: Iterable[Any]) -> _Trigger:
+    """What a text must contain for some recognizer to match it: each pattern recognizer's own
+    regexes (deny lists included: Presidio turns them into patterns), a cheap superset for the
+    recognizers whose patterns are slow to search (URLs, e-mail, phone numbers), the ``prefilter``
+    a custom recognizer declares, and a broad fallback (digits, "@", URLs) for any recognizer that
+    declares nothing. A text that matches none of them skips the analyzer."""
+    import regex
+
+    cheap: list[str] = []
+    exact: list[str] = []
     for rec in recognizers:
-        extra = getattr(rec, "prefilter", None)
+        extra = getattr(rec, "prefilter", None) or _GATES.get(type(rec).__name__)
+        patterns = getattr(rec, "patterns", None)
         if isinstance(extra, str):
-            triggers.append(extra)
-        deny = getattr(rec, "deny_list", None)
-        if deny:
-            triggers.append(r"\b(?:" + "|".join(re.escape(w) for w in deny) + r")\b")
-    return re.compile("|".join(f"(?:{t})" for t in triggers), re.IGNORECASE)
+            cheap.append(extra)
+        elif patterns:
+            exact.extend(p.regex for p in patterns)
+        else:
+            cheap.append(_BASE_TRIGGER)
+    flags = regex.IGNORECASE | regex.MULTILINE
+    compiled = [re.compile("|".join(dict.fromkeys(cheap)), re.IGNORECASE)] if cheap else []
+    compiled += [regex.compile(p, flags) for p in dict.fromkeys(exact)]
+    return _Trigger(compiled)
 
 
 def _chunks(text: str) -> Iterable[tuple[int, str]]:
