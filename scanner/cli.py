@@ -247,10 +247,46 @@ def _scan(paths: list[str], settings: Any) -> Any:
     from scanner.pipeline import Scanner
     from scanner.redact import mask_argv
 
-    result = Scanner(settings).scan(paths)
+    if sys.stderr.isatty() and not os.environ.get("CI"):
+        result = _scan_with_progress(paths, settings)
+    else:
+        result = Scanner(settings).scan(paths)
     result.generated_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     result.command = mask_argv(["sovscan", *sys.argv[1:]])
     return result
+
+
+def _scan_with_progress(paths: list[str], settings: Any) -> Any:
+    """A progress bar on stderr (records, MB/s, ETA) for interactive scans; never in CI or pipes."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from scanner.pipeline import Scanner
+    from scanner.sources import iter_files
+
+    total = sum(os.path.getsize(real) for _, real, _ in iter_files(paths) if real != "-")
+    columns = (
+        TextColumn("scanning"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[records]} records"),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("scan", total=total or None, records=0)
+
+        def update(records: int, done: int) -> None:
+            progress.update(task, completed=done, records=records)
+
+        return Scanner(settings, on_progress=update).scan(paths)
 
 
 def _run(fn: Any, debug: bool) -> Any:

@@ -11,7 +11,7 @@ import io
 import os
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, BinaryIO
@@ -71,6 +71,8 @@ class Scanner:
     """Holds what lives for one scan: catalog, policies, classifier, detector, engine, tallies."""
 
     settings: Settings
+    # Called after each chunk with (records scanned so far, input bytes read so far).
+    on_progress: Callable[[int, int], None] | None = None
     catalog: Catalog = field(init=False)
     policies: list[LoadedPolicy] = field(init=False)
     classifier: Classifier = field(init=False)
@@ -102,6 +104,8 @@ class Scanner:
         self.destinations: dict[str, DestinationStats] = {}
         self._pending: list[tuple[list[Record], list[Destination], list[Segment], Pending, InputSummary]] = []
         self.warnings: list[ScanError] = []
+        self._scanned = 0
+        self._hashing: _HashingReader | None = None
 
     # -- files ------------------------------------------------------------------------------------
     def scan(self, paths: list[str]) -> ScanResult:
@@ -126,6 +130,7 @@ class Scanner:
         summary = InputSummary(path=display, sha256=None, format=None)
         try:
             stream, hashing = self._open(real)
+            self._hashing = hashing
         except OSError as exc:
             self.errors.append(ScanError(display, f"cannot open: {exc.strerror or type(exc).__name__}"))
             return
@@ -161,6 +166,7 @@ class Scanner:
                 summary.bytes = hashing.size
             self.inputs.append(summary)
         finally:
+            self._hashing = None
             stream.close()
 
     def _suppress(self, real: str, display: str, first: int) -> None:
@@ -240,6 +246,11 @@ class Scanner:
         while len(self._pending) > 1:
             self._finish(*self._pending.pop(0))
 
+    def _report_progress(self) -> None:
+        if self.on_progress is not None:
+            done = sum(i.bytes for i in self.inputs) + (self._hashing.size if self._hashing else 0)
+            self.on_progress(self._scanned, done)
+
     def _flush(self) -> None:
         while self._pending:
             self._finish(*self._pending.pop(0))
@@ -263,7 +274,9 @@ class Scanner:
                 # A config setting with no destination (a key, a flag) is not a place data goes.
                 self._tally(record, dest, detections)
             summary.scanned += 1
+            self._scanned += 1
             summary.unscanned_parts += record.unscanned_parts
+        self._report_progress()
 
     def _tally(self, record: Record, dest: Destination, detections: list) -> None:  # type: ignore[type-arg]
         key = f"{dest.host}|{dest.region}|{','.join(sorted(dest.jurisdictions))}"

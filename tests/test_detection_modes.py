@@ -81,3 +81,12 @@ def test_pooled_scan_matches_single_process_scan(tmp_path: Path) -> None:
     log = tmp_path / "log.jsonl"
     log.write_text("\n".join(rows) + "\n")
     assert keyed(scan("auto", log, jobs=2)) == keyed(scan("auto", log, jobs=1))
+
+
+def test_progress_callback_reports_records_and_bytes() -> None:
+    calls: list[tuple[int, int]] = []
+    scanner = Scanner(Settings(policies=("au-privacy",)), on_progress=lambda r, b: calls.append((r, b)))
+    result = scanner.scan([str(SAMPLES / "traffic")])
+    assert calls and calls == sorted(calls)
+    assert calls[-1][0] == sum(i.scanned for i in result.inputs)
+    assert calls[-1][1] <= sum(i.bytes for i in result.inputs)
