@@ -4,7 +4,7 @@ The expensive part of detection. Only ``tok2vec`` and ``ner`` run (the tagger, a
 lemmatizer and parser are not loaded: NER does not use them). Labels map to Presidio entities
 exactly as Presidio's own ``SpacyRecognizer`` maps them, with its default score of 0.85.
 
-With ``jobs > 1`` large batches go to a pool of forked workers, each holding its own model;
+With ``jobs > 1`` large batches go to a pool of worker processes, each holding its own model;
 results come back in input order, so output is deterministic whatever the number of jobs.
 Small batches stay in-process (a pool costs more than it saves on a handful of texts).
 """
@@ -103,7 +103,9 @@ class NerRunner:
 
     def _get_pool(self) -> Any:
         if self._pool is None:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            # Not "fork": the scanning process may run threads (a progress bar, pool handlers)
+            # whose locks a forked child would inherit held.
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             ctx = multiprocessing.get_context(method)
             self._pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(self.model,))
         return self._pool

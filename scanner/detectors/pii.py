@@ -117,9 +117,9 @@ class Pending:
 
     texts: list[str]
     patterns: list[tuple[Span, ...]]
-    ner_keys: list[bytes | None]
+    # Per text: None (no NER wanted), else (text key, [(offset, line key, line)]).
+    plans: list[tuple[bytes, list[tuple[int, bytes, str]]] | None]
     new: dict[bytes, str]
-    pieces: list[tuple[bytes, int, str]]
     wait: Callable[[], list[list[tuple[str, int, int]]]]
 
 
@@ -147,6 +147,7 @@ class PiiDetector:
         self.batch_size = batch_size
         self._patterns_cache = _Cache(cache_size)
         self._ner_cache = _Cache(cache_size)
+        self._unit_cache = _Cache(cache_size)
         self._inflight: dict[bytes, str] = {}
         self._analyzer: Any = None
         self._trigger: Any = None
@@ -227,46 +228,64 @@ class PiiDetector:
         return self.collect(self.submit(texts, ner))
 
     def submit(self, texts: Sequence[str], ner: bool | Sequence[bool] = True) -> Pending:
-        """Run the pattern pass now and start NER on the texts that need it and are not cached
-        or already in flight. ``collect()`` finishes the work; call it in submission order."""
+        """Run the pattern pass now and start NER on what needs it. ``collect()`` finishes the
+        work; call it in submission order.
+
+        NER works line by line (a name does not span a line break), and each distinct line is
+        analysed once: prompt templates, retrieved documents and resent history repeat lines even
+        inside texts that differ.
+        """
         wants = [ner] * len(texts) if isinstance(ner, bool) else list(ner)
         patterns = self.pattern_spans(texts)
-        ner_keys = [_key(t) if w else None for t, w in zip(texts, wants, strict=True)]
+        plans: list[tuple[bytes, list[tuple[int, bytes, str]]] | None] = []
         new: dict[bytes, str] = {}
-        for key, text in zip(ner_keys, texts, strict=True):
-            if key is None:
+        for text, want in zip(texts, wants, strict=True):
+            if not want:
+                plans.append(None)
                 continue
             self.stats["ner_texts"] += 1
-            if key in new or key in self._inflight or self._ner_cache.get(key) is not None:
+            tkey = _key(text)
+            if self._ner_cache.get(tkey) is not None:
+                plans.append((tkey, []))
                 continue
-            new[key] = text
-        pieces = [(key, offset, piece) for key, text in new.items() for offset, piece in _chunks(text)]
-        self.stats["ner_analysed"] += len(pieces)
-        self.stats["chars_ner"] += sum(len(p[2]) for p in pieces)
-        wait = self.ner.submit([p[2] for p in pieces]) if pieces and self.min_score <= NER_SCORE else list
+            units = [(offset, _key(unit), unit) for offset, unit in _units(text)]
+            for _, ukey, unit in units:
+                if ukey not in new and ukey not in self._inflight and self._unit_cache.get(ukey) is None:
+                    new[ukey] = unit
+            plans.append((tkey, units))
+        self.stats["ner_analysed"] += len(new)
+        self.stats["chars_ner"] += sum(len(u) for u in new.values())
+        wait = self.ner.submit(list(new.values())) if new and self.min_score <= NER_SCORE else list
         self._inflight.update(new)
-        return Pending(list(texts), patterns, ner_keys, new, pieces, wait)
+        return Pending(list(texts), patterns, plans, new, wait)
 
     def collect(self, pending: Pending) -> list[tuple[Span, ...]]:
-        found: dict[bytes, dict[tuple[str, int, int], Span]] = {key: {} for key in pending.new}
-        for (key, offset, _), ents in zip(pending.pieces, pending.wait(), strict=True):
-            text = pending.new[key]
-            for entity, start, end in ents:
-                span = self._span(text, entity, start + offset, end + offset, NER_SCORE)
-                found[key][(entity, span.start, span.end)] = span
-        for key, spans in found.items():
-            self._ner_cache.put(key, resolve_overlaps(list(spans.values())))
-            self._inflight.pop(key, None)
+        results = pending.wait()
+        for ukey, found in zip(pending.new, results, strict=False):
+            self._unit_cache.put(ukey, tuple(found))
+        for ukey in pending.new:
+            self._inflight.pop(ukey, None)
         out: list[tuple[Span, ...]] = []
-        for text, patterns, ner_key in zip(pending.texts, pending.patterns, pending.ner_keys, strict=True):
-            if ner_key is None:
+        for text, patterns, plan in zip(pending.texts, pending.patterns, pending.plans, strict=True):
+            if plan is None:
                 out.append(patterns)
                 continue
-            ner = self._ner_cache.get(ner_key)
-            if ner is None:  # evicted since submission (tiny caches only): compute it again
-                out.append(self.collect(self.submit([text], True))[0])
-            else:
-                out.append(merge(patterns, ner))
+            tkey, units = plan
+            ner = self._ner_cache.get(tkey)
+            if ner is None:
+                spans: list[Span] = []
+                for offset, ukey, unit in units:
+                    ents = self._unit_cache.get(ukey)
+                    if ents is None:  # evicted since submission (tiny caches only)
+                        ents = tuple(self.ner([unit])[0]) if self.min_score <= NER_SCORE else ()
+                        self._unit_cache.put(ukey, ents)
+                    spans.extend(
+                        self._span(text, entity, start + offset, end + offset, NER_SCORE)
+                        for entity, start, end in ents
+                    )
+                ner = resolve_overlaps(spans)
+                self._ner_cache.put(tkey, ner)
+            out.append(merge(patterns, ner))
         return out
 
     def pattern_spans(self, texts: Sequence[str]) -> list[tuple[Span, ...]]:
@@ -382,6 +401,16 @@ def _trigger_for(recognizers: Iterable[Any]) -> _Trigger:
     compiled = [re.compile("|".join(dict.fromkeys(cheap)), re.IGNORECASE)] if cheap else []
     compiled += [regex.compile(p, flags) for p in dict.fromkeys(exact)]
     return _Trigger(compiled)
+
+
+def _units(text: str) -> Iterable[tuple[int, str]]:
+    """The lines of a text with their offsets (blank lines skipped; over-long lines chunked)."""
+    offset = 0
+    for line in text.split("\n"):
+        if line.strip():
+            for inner, piece in _chunks(line):
+                yield offset + inner, piece
+        offset += len(line) + 1
 
 
 def _chunks(text: str) -> Iterable[tuple[int, str]]:
