@@ -156,6 +156,12 @@ class PiiDetector:
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
         for name in _AU_RECOGNIZERS:
             registry.add_recognizer(getattr(predefined, name)(supported_language="en"))
+        from scanner.detectors import identifiers
+
+        for name in identifiers.REPLACED:
+            registry.remove_recognizer(name)
+        for recognizer in identifiers.recognizers():
+            registry.add_recognizer(recognizer)
         for path in self.catalog.recognizer_files:
             registry.add_recognizers_from_yaml(path)
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
@@ -219,7 +225,12 @@ class PiiDetector:
                 prev = found[index].get((span.entity, start, end))
                 if prev is None or prev.score < span.score:
                     found[index][(span.entity, start, end)] = span
-        return [_resolve_overlaps(list(d.values())) for d in found]
+        from scanner.detectors.filters import filter_spans
+
+        return [
+            _resolve_overlaps(filter_spans(texts[i], list(d.values()), None, hash_key=self.hash_key))
+            for i, d in enumerate(found)
+        ]
 
     def detect(self, segments: Sequence[Segment]) -> list[list[Detection]]:
         """Detections for each segment, in order."""
