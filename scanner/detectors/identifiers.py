@@ -833,34 +833,57 @@ class ProtectiveMarkingRecognizer(EntityRecognizer):
 
 # -- Phone numbers -------------------------------------------------------------------------------
 
-# Regions tried for numbers written without a country code, in order: the jurisdictions the
-# scanner is built for (AU, NZ, UK, US/CA, IE) and the larger EU/EEA member states.
-PHONE_REGIONS: tuple[str, ...] = (
-    "AU", "NZ", "GB", "US", "CA", "IE", "DE", "FR", "NL", "BE", "ES", "IT", "PT", "AT", "CH",
-    "DK", "SE", "NO", "FI", "PL", "CZ",
-)  # fmt: skip
+# Regions tried for numbers written without a country code. Numbers valid in a STRICT region
+# (fixed-length national plans: the jurisdictions the scanner is built for and the EU states with
+# closed numbering) are reported on their own; the LOOSE regions have open, variable-length plans in
+# which most 7–9 digit strings are "valid" (house numbers, postcodes), so they need a context word.
+PHONE_REGIONS: tuple[str, ...] = ("AU", "NZ", "GB", "US", "CA", "IE", "FR", "NL", "BE", "ES", "PT")
+LOOSE_PHONE_REGIONS: tuple[str, ...] = ("DE", "AT", "IT", "CH", "DK", "SE", "NO", "FI", "PL", "CZ")
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w@+/.-])(?:\+|00)?\(?\d[\d\s().-]{5,20}\d(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w@/-]|\.\d)",
+    r"(?<![\w@+/.-])(?:\+|00)?\(?\d[\d\s().-]{5,20}\d(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?"
+    r"(?![\w@/]|-\d|\.\d)",
     re.IGNORECASE,
 )
 _PHONE_CONTEXT = _context_regex(
-    ["phone", "tel", "telephone", "mobile", "mob", "cell", "call", "ring", "fax", "ph", "contact",
-     "number", "landline", "whatsapp", "sms", "text me", "desk", "office", "home", "work", "direct"]
+    ["phone", "phones", "tel", "telephone", "mobile", "mob", "cell", "cellphone", "call", "calling", "ring",
+     "fax", "ph", "landline", "whatsapp", "sms", "text me", "reach", "dial", "contact number", "phone number"]
 )  # fmt: skip
+# Context that says a digit run is some other identifier (read with no phone word nearby).
+_OTHER_ID_CONTEXT = _context_regex(
+    ["tfn", "tax file", "medicare", "abn", "acn", "ird", "nhi", "nhs", "ssn", "social security", "itin",
+     "licence", "license", "passport", "iban", "account", "bsb", "card", "invoice", "order", "zip",
+     "postcode", "post code", "ref", "reference", "insurance", "policy"]
+)  # fmt: skip
+_ADDRESS_AFTER = re.compile(r"^[ \t]*,?[ \t]*(?:[A-Z][\w'’.-]*[ \t]+){0,4}(?:[A-Z][\w'’.-]*|Apt\b|Suite\b)")
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$|^\d{4}-\d{2}-\d{2}")
 _IP_LIKE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
+def _valid_in(core: str, regions: Iterable[str | None]) -> bool:
+    import phonenumbers
+
+    for region in regions:
+        try:
+            number = phonenumbers.parse(core, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
+
+
 class PhoneNumberRecognizer(EntityRecognizer):
     """PHONE_NUMBER without the generic matcher: a cheap regex finds digit runs shaped like phone
-    numbers; only those are parsed with ``phonenumbers`` against ``PHONE_REGIONS``.
+    numbers; only those are parsed with ``phonenumbers``, scoped to a list of regions.
 
-    Scores: a valid number in international form 0.75; a valid national number 0.6 (0.7 with
-    typical grouping); +0.25 with a phone context word; a number that is not valid in any region
-    but is phone-shaped (grouped, 7–15 digits) is reported at 0.45 only next to a context word.
+    Scores: a valid number in international form 0.75; a valid national number (9+ digits) in a
+    strict region 0.6 grouped / 0.5 run together; +0.25 with a phone context word. With a context
+    word only: a number valid in a loose region (0.6) or phone-shaped but unknown (0.45). Never:
+    a run followed by a capitalised word (a house number: "3455 181 Heb Place") or next to another
+    identifier's label ("TFN 123 456 789") unless a phone word is there too.
     """
 
-    def __init__(self, regions: Sequence[str] = PHONE_REGIONS) -> None:
+    def __init__(self, regions: Sequence[str] = PHONE_REGIONS, loose: Sequence[str] = LOOSE_PHONE_REGIONS) -> None:
         super().__init__(
             supported_entities=["PHONE_NUMBER"],
             name="SovPhoneRecognizer",
@@ -868,13 +891,12 @@ class PhoneNumberRecognizer(EntityRecognizer):
             context=["phone", "mobile", "tel", "call", "fax", "contact", "cell"],
         )
         self.regions = tuple(regions)
+        self.loose = tuple(loose)
 
     def load(self) -> None:
         return None
 
     def score(self, text: str, start: int, end: int) -> float:
-        import phonenumbers
-
         raw = text[start:end]
         core = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d", raw)[0]
         digits = "".join(c for c in core if c.isdigit())
@@ -882,27 +904,23 @@ class PhoneNumberRecognizer(EntityRecognizer):
             return 0.0
         if "\n" in raw or len(set(digits)) == 1:
             return 0.0
-        grouped = bool(re.search(r"[\s().-]", core.strip()))
         context = has_context(text, start, end, _PHONE_CONTEXT)
-        valid = False
-        international = core.startswith(("+", "00"))
-        candidates: Iterable[str | None] = (None,) if international else self.regions
-        for region in candidates:
-            try:
-                number = phonenumbers.parse(
-                    "+" + core.lstrip("+")[2:] if core.startswith("00") else core, region
-                )
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(number):
-                valid = True
-                break
-        if valid:
-            score = 0.75 if international else (0.7 if grouped else 0.55)
-            return min(1.0, score + (0.25 if context else 0.0))
-        if context and (grouped or international):
-            return 0.45
-        return 0.0
+        if not context and (
+            has_context(text, start, end, _OTHER_ID_CONTEXT) or _ADDRESS_AFTER.match(text[end : end + 60])
+        ):
+            return 0.0
+        grouped = bool(re.search(r"[\s().-]", core.strip()))
+        boost = 0.25 if context else 0.0
+        if core.startswith(("+", "00")):
+            if _valid_in("+" + core[2:] if core.startswith("00") else core, (None,)):
+                return min(1.0, 0.75 + boost)
+            return 0.45 if context else 0.0
+        if len(digits) >= 9 and _valid_in(core, self.regions):
+            return min(1.0, (0.6 if grouped else 0.5) + boost)
+        if context and _valid_in(core, self.regions + self.loose):
+            return 0.6
+        return 0.45 if context and grouped else 0.0
+
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
         out: list[RecognizerResult] = []
