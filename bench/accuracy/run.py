@@ -107,7 +107,11 @@ def faker_records(n: int, seed: int) -> list[dict[str, Any]]:
     os.environ.setdefault("TQDM_DISABLE", "1")
     from presidio_evaluator.data_generator import PresidioSentenceFaker
 
+    # The name tables are built (with random middle initials) before the constructor seeds: seed
+    # first so that the corpus is the same on every run, then again for the sentences.
+    PresidioSentenceFaker.seed(seed)
     faker = PresidioSentenceFaker("en_US", lower_case_ratio=0.05, random_seed=seed)
+    PresidioSentenceFaker.seed(seed)
     out = []
     for sample in faker.generate_new_fake_sentences(n):
         text, spans = _unescape(sample.full_text, [(s.entity_type, s.start_position, s.end_position) for s in sample.spans])

@@ -32,7 +32,7 @@ from scanner.detectors.pii import Span
 from scanner.errors import ConfigError
 from scanner.redact import protect
 
-_NER = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION", "STREET_ADDRESS"})
+_NER = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
 # Entities kept even inside machine-looking text: they are machine text themselves.
 _MACHINE_OK = frozenset(
     {"EMAIL_ADDRESS", "URL", "IP_ADDRESS", "MAC_ADDRESS", "API_KEY", "AWS_ACCESS_KEY", "JWT",
@@ -74,7 +74,24 @@ _STREET_TYPES = (
     "promenade|walk|mews|gardens|hill|rise|view|track|trail|alley|plaza|strasse|straße|via|rue"
 )
 _STREET_SUFFIX = re.compile(rf"(?i)\b(?:{_STREET_TYPES})\.?$")
-_STREET_PREFIX_NUMBER = re.compile(r"\d+[A-Za-z]?\s*,?\s*$")
+# NER spans that run into the next line of an address ("Verena Schuur Apt", "Péter\n  7584"):
+# the tail is cut off rather than the name being lost.
+_NER_TAIL = re.compile(r"(?:\s+(?:Apt|Apartment|Suite|Unit|Flat)\.?|\s+\d[\d\s-]*|[\s,]+)$")
+# Organisation and thing words that end a span the model called a person.
+_NOT_PERSON_TAIL = re.compile(
+    r"(?i)\b(?:inc|ltd|llc|plc|corp|corporation|company|co|sa|ag|gmbh|bv|nv|limited|group|holdings|"
+    r"trust|fund|bank|orchestra|bridge|university|school|hospital|street|mission|viaduct)\.?$"
+)
+# Words right before a span that make it a place ("I'm in København K", "moved here from …").
+_PLACE_CUE = re.compile(
+    r"(?i)\b(?:lives in|living in|live in|moved to|moved here from|moved from|flew to|travelling to|"
+    r"traveling to|arrived at|arrived in|based in|located in|near|i'm in|i am in|grew up in|born in|in)\s+$"
+)
+# Between the end of a street line and a following place name: unit, commas, newlines.
+_AFTER_ADDRESS_GAP = re.compile(r"^[\s,]*(?:(?:Apt|Apartment|Suite|Unit)\.?\s*\d+\w*[\s,]*)?$")
+# Words right before a capitalised token that make it a person whatever the NER label says
+# ("My name is Sofia" is not the capital of Bulgaria).
+_NAME_CUE = re.compile(r"(?i)\b(?:my name is|name's|i am|i'm|call me|calls me|hi|hello|dear|thanks,?)\s+$")
 _NAME_VALUE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*(?: [A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*){0,4}")
 
 
@@ -240,9 +257,12 @@ def filter_spans(
     regions = _machine_regions(text) if any(s.entity not in _MACHINE_OK for s in spans) else []
     certain = key_entity(key)
     kept: list[Span] = []
+    addresses = [s for s in spans if s.entity == "STREET_ADDRESS"]
     for span in spans:
-        value = text[span.start : span.end]
         entity = span.entity
+        if entity in ("PERSON", "LOCATION"):
+            span = _trim(text, span, hash_key)
+        value = text[span.start : span.end]
         if _allowed(rules, entity, value):
             continue
         if regions and entity not in _MACHINE_OK and _inside(span, regions):
@@ -253,12 +273,23 @@ def filter_spans(
             continue  # "scheme://user:password@host" is credentials in a URL, not a mailbox
         if entity in _NER and re.search(r"[\d_=@#/\\{}<>]", value):
             continue  # "user_id", "Order#123", "{name}": machine text, not a name or place
+        if entity == "PERSON" and _NOT_PERSON_TAIL.search(value):
+            continue
+        if entity == "PERSON" and (
+            _PLACE_CUE.search(text[max(0, span.start - 24) : span.start])
+            or any(_AFTER_ADDRESS_GAP.match(text[a.end : span.start]) for a in addresses if a.end <= span.start)
+        ):
+            span = replace(span, entity="LOCATION")
+            entity = "LOCATION"
         if entity == "PERSON":
-            if _STREET_SUFFIX.search(value) or _STREET_PREFIX_NUMBER.search(text[max(0, span.start - 8) : span.start]):
+            if _STREET_SUFFIX.search(value):
                 span = replace(span, entity="STREET_ADDRESS")
                 entity = "STREET_ADDRESS"
             elif value.isupper() and len(value) <= 5:
                 continue  # "DOB", "TFN", "NHS": labels, not names
+        if entity == "LOCATION" and _NAME_CUE.search(text[max(0, span.start - 16) : span.start]):
+            span = replace(span, entity="PERSON")
+            entity = "PERSON"
         if certain == entity:
             span = replace(span, score=max(span.score, 0.9))
         if span.score < rules.thresholds.get(entity, 0.0):
@@ -272,6 +303,17 @@ def filter_spans(
             digest, masked = protect(stripped, "PERSON", hash_key)
             kept.append(Span("PERSON", start, start + len(stripped), 0.85, digest, masked))
     return sorted(kept, key=lambda s: (s.start, s.end, s.entity))
+
+
+def _trim(text: str, span: Span, hash_key: bytes) -> Span:
+    """Cut an address tail (unit marker, house number, separators) off an NER span."""
+    value = text[span.start : span.end]
+    cut = _NER_TAIL.search(value)
+    if not cut or cut.start() == 0:
+        return span
+    end = span.start + cut.start()
+    digest, masked = protect(text[span.start : end], span.entity, hash_key)
+    return replace(span, end=end, value_hash=digest, preview=masked)
 
 
 def _resolve_conflicts(spans: list[Span]) -> list[Span]:

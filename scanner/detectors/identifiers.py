@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 # How far around a match context words are looked for (characters before / after).
 _WINDOW = 48
@@ -441,6 +441,22 @@ def has_context(text: str, start: int, end: int, regex: re.Pattern[str] | None) 
     return bool(regex.search(before) or regex.search(after))
 
 
+def _result(recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, enhanced: bool) -> RecognizerResult:
+    """A result as Presidio's own recognizers build it (the context enhancer needs the explanation)."""
+    return RecognizerResult(
+        entity,
+        start,
+        end,
+        score,
+        analysis_explanation=AnalysisExplanation(recognizer=recognizer.name, original_score=score),
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+            RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: enhanced,
+        },
+    )
+
+
 class CheckedRecognizer(PatternRecognizer):
     """A pattern recognizer with a check-digit validator and its own context scoring.
 
@@ -821,13 +837,7 @@ class ProtectiveMarkingRecognizer(EntityRecognizer):
                 score = 0.6
             else:
                 score = 0.3
-            result = RecognizerResult("AU_PROTECTIVE_MARKING", m.start(), m.end(), score)
-            result.recognition_metadata = {
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: contextual,
-            }
-            out.append(result)
+            out.append(_result(self, "AU_PROTECTIVE_MARKING", m.start(), m.end(), score, contextual))
         return out
 
 
@@ -934,13 +944,67 @@ class PhoneNumberRecognizer(EntityRecognizer):
             value = self.score(text, start, end)
             if value <= 0:
                 continue
-            result = RecognizerResult("PHONE_NUMBER", start, end, value)
-            result.recognition_metadata = {
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
-            }
-            out.append(result)
+            # Context was already weighed in score(); Presidio must not add it again.
+            out.append(_result(self, "PHONE_NUMBER", start, end, value, True))
+        return out
+
+
+# -- Street addresses ----------------------------------------------------------------------------
+
+# The small English NER model finds cities and countries but rarely the street line of an
+# address, which is the part that locates a person. These shapes cover the common written forms:
+# number + name + street type (AU/NZ/UK/US), street word + name + number (continental Europe),
+# compound street names (…straße 12, …vej 4), PO boxes and US military addresses, unit markers.
+_CAP = r"[A-ZÀ-ÞĀ-Ž][\w'’.-]*"
+_PARTICLE = r"(?:de|du|del|della|di|da|la|le|les|van|von|der|den|dos|das|do|el|al|y|e|of|the)"
+_NAME_WORDS = rf"(?:(?:{_CAP}|{_PARTICLE})[ \t]+){{0,4}}{_CAP}"
+_STREET_TYPE = (
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|Crescent|Cres|Parade|Pde|"
+    r"Boulevard|Blvd|Terrace|Tce|Highway|Hwy|Row|Close|Grove|Square|Sq|Circuit|Cct|Esplanade|Promenade|"
+    r"Walk|Mews|Gardens|Greens|Green|Hill|Rise|View|Track|Trail|Alley|Plaza|Radial|Loop|Park|Heights|"
+    r"Circle|Cir|Expressway|Freeway|Pike|Route|Junction|Crossing|Point|Ridge|Valley|Meadows|Estate|Glen|"
+    r"Vale|Wharf|Quay|Str|Aqq|Mall|Path|Causeway|Bypass|Pass)"
+)
+_UNIT = r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Unit|Flat|Level)[ \t]+#?\d{1,5}[A-Za-z]?)?"
+_ADDRESS_PATTERNS: tuple[tuple[str, float], ...] = (
+    (rf"\b\d{{1,6}}[A-Za-z]?(?:[ \t/-]\d{{1,5}})?[ \t]+{_NAME_WORDS}[ \t]+{_STREET_TYPE}\b\.?{_UNIT}", 0.7),
+    (
+        r"\b(?:Via|Viale|Rue|Avenida|Avda\.|Calle|Carrer|Rua|Piazza|Corso|Strada|Chemin|Rambla|Paseo|"
+        rf"Travessa|Largo|Bairro|Praça|Ulica|ul\.)[ \t]+{_NAME_WORDS}[ \t]+\d{{1,5}}[A-Za-z]?\b{_UNIT}",
+        0.7,
+    ),
+    (
+        r"\b[\w'’-]*(?:straße|strasse|str\.|weg|platz|vej|veg|vei|gade|gatan|gata|vägen|väg|laan|straat|"
+        rf"plein|katu|tie|gasse|allee|utca|ulica|cesta|iela|gatve|tänav)[ \t]+\d{{1,5}}[A-Za-z]?\b{_UNIT}",
+        0.7,
+    ),
+    (r"\b(?:P\.?[ \t]?O\.?[ \t]?Box|Post Office Box|GPO Box|Locked Bag|PO Box)[ \t]+\d{1,6}\b", 0.7),
+    (r"\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:\s+[AD]PO[ \t]+A[AEP][ \t]+\d{5})?", 0.75),
+    (rf"\b\d{{1,6}}[ \t]+{_NAME_WORDS}[ \t]+\d{{1,5}}\b{_UNIT}", 0.5),
+    (r"\b(?:Apt\.?|Apartment|Suite)[ \t]+#?\d{1,5}[A-Za-z]?\b", 0.5),
+)
+
+
+class StreetAddressRecognizer(EntityRecognizer):
+    """STREET_ADDRESS: the street line of a postal address (see ``_ADDRESS_PATTERNS``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["STREET_ADDRESS"],
+            name="SovStreetAddressRecognizer",
+            supported_language="en",
+            context=["address", "street", "lives", "live", "located", "deliver", "ship", "post"],
+        )
+        self._patterns = [(re.compile(p), score) for p, score in _ADDRESS_PATTERNS]
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        for regex, score in self._patterns:
+            for m in regex.finditer(text):
+                out.append(_result(self, "STREET_ADDRESS", m.start(), m.end(), score, False))
         return out
 
 
@@ -965,4 +1029,5 @@ def recognizers() -> list[EntityRecognizer]:
         *_credentials(),
         ProtectiveMarkingRecognizer(),
         PhoneNumberRecognizer(),
+        StreetAddressRecognizer(),
     ]
