@@ -51,17 +51,19 @@ _VALIDATED = frozenset(
 )  # fmt: skip
 
 _MACHINE_PATTERNS = [
-    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",  # UUID
-    r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b",  # hex digests, ids
+    r"(?i:\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)",  # UUID
+    # hex digests and ids: one case throughout (an IBAN such as DE12… is upper case AND mostly digits)
+    r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b",
+    r"\b(?=[0-9A-F]*[A-F][0-9A-F]*[A-F])(?=[0-9A-F]*\d)(?:[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})\b",
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",  # ISO time
     r"(?:(?<=\s)|^)(?:[A-Za-z]:)?(?:[\\/][\w.@-]+){2,}[\\/]?",  # file paths
     r"\bFile \"[^\"]+\", line \d+(?:, in \w+)?",  # Python stack frame
     r"\bat [\w$.]+\([\w.]+(?::\d+)?\)",  # JVM / JS stack frame
     r"\b(?:0x)[0-9a-fA-F]{6,}\b",  # addresses
-    r"\bv\d+\.\d+(?:\.\d+)*\b|\bversion\s+\d+(?:\.\d+)+",  # versions
+    r"\bv\d+\.\d+(?:\.\d+)*\b|\b(?i:version)\s+\d+(?:\.\d+)+",  # versions
     r"\b[a-z]+(?:_[a-z0-9]+){2,}\b",  # snake_case identifiers
 ]
-_MACHINE_RE = re.compile("|".join(f"(?:{p})" for p in _MACHINE_PATTERNS), re.IGNORECASE)
+_MACHINE_RE = re.compile("|".join(f"(?:{p})" for p in _MACHINE_PATTERNS))
 _REFERENCE_BEFORE = re.compile(
     r"(?i)\b(?:order|invoice|inv|ref|reference|tracking|ticket|booking|confirmation|receipt|"
     r"transaction|txn|case|po|sku|item|part|serial|build|job|batch|shipment|parcel|consignment)"

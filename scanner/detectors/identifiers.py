@@ -53,6 +53,7 @@ REPLACED: frozenset[str] = frozenset(
         "IbanRecognizer",
         "UsSsnRecognizer",
         "UsItinRecognizer",
+        "MedicalLicenseRecognizer",
     }
 )
 
@@ -714,8 +715,51 @@ def _us_itin() -> CheckedRecognizer:
     )
 
 
-def _credit_card() -> CheckedRecognizer:
+class CardRecognizer(CheckedRecognizer):
+    """CREDIT_CARD: Luhn drops a candidate; a number outside every known issuer range (or at a
+    length its scheme does not issue) is kept only next to a card word, at a score of 0.45."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: Any = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        out = []
+        for result in super().analyze(text, entities, nlp_artifacts, regex_flags):
+            if not valid_card(text[result.start : result.end]):
+                if not has_context(text, result.start, result.end, self._context_re):
+                    continue
+                result.score = 0.45
+            out.append(result)
+        return out
+
+
+def valid_us_dea(text: str) -> bool:
+    """DEA registration number: (d1+d3+d5) + 2·(d2+d4+d6), last digit = check digit (DEA)."""
+    d = _digits(text[2:])
+    if len(d) != 7:
+        return False
+    return (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+
+
+def _us_dea() -> CheckedRecognizer:
+    # Replaces Presidio's MedicalLicenseRecognizer, which reports any checksum-valid two letters +
+    # seven digits (an Australian passport "PW9417634", a product code) at 1.0 without context.
     return CheckedRecognizer(
+        entity="MEDICAL_LICENSE",
+        name="SovUsDeaRecognizer",
+        patterns=[("dea", r"\b[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}\b", 0.3)],
+        check=valid_us_dea,
+        context=["dea", "dea number", "registration", "prescriber", "medical license", "medical licence"],
+        boost=0.5,
+        case_sensitive=True,
+    )
+
+
+def _credit_card() -> CheckedRecognizer:
+    return CardRecognizer(
         entity="CREDIT_CARD",
         name="SovCreditCardRecognizer",
         patterns=[
@@ -723,7 +767,7 @@ def _credit_card() -> CheckedRecognizer:
             ("card_amex", _B + r"3[47]\d{2}([ -])\d{6}\1\d{5}" + _E, 0.8),
             ("card_plain", _B + r"\d{12,19}" + _E, 0.6),
         ],
-        check=valid_card,
+        check=luhn,
         context=["card", "credit", "debit", "visa", "mastercard", "amex", "cc", "pan", "payment"],
         boost=0.2,
     )
@@ -856,11 +900,13 @@ _PHONE_CANDIDATE = re.compile(
 )
 _PHONE_CONTEXT = _context_regex(
     ["phone", "phones", "tel", "telephone", "mobile", "mob", "cell", "cellphone", "call", "calling", "ring",
-     "fax", "ph", "landline", "whatsapp", "sms", "text me", "reach", "dial", "contact number", "phone number"]
+     "fax", "ph", "landline", "whatsapp", "sms", "text me", "reach", "dial", "contact number", "phone number",
+     "messages", "message", "answering", "registered", "voicemail", "extension"]
 )  # fmt: skip
 # Context that says a digit run is some other identifier (read with no phone word nearby).
 _OTHER_ID_CONTEXT = _context_regex(
-    ["tfn", "tax file", "medicare", "abn", "acn", "ird", "nhi", "nhs", "ssn", "social security", "itin",
+    ["tfn", "tax file", "medicare", "abn", "acn", "ird", "inland revenue", "revenue", "nhi", "nhs", "ssn",
+     "social security", "itin", "nino", "vat", "tax",
      "licence", "license", "passport", "iban", "account", "bsb", "card", "invoice", "order", "zip",
      "postcode", "post code", "ref", "reference", "insurance", "policy"]
 )  # fmt: skip
@@ -915,13 +961,18 @@ class PhoneNumberRecognizer(EntityRecognizer):
         if "\n" in raw or len(set(digits)) == 1:
             return 0.0
         context = has_context(text, start, end, _PHONE_CONTEXT)
-        if not context and (
-            has_context(text, start, end, _OTHER_ID_CONTEXT) or _ADDRESS_AFTER.match(text[end : end + 60])
-        ):
+        international = core.startswith(("+", "00"))
+        # Another identifier's label right before a national-format run ("TFN 123 456 789") makes
+        # it that identifier; a number in international form is a phone number whatever precedes it.
+        label = _OTHER_ID_CONTEXT is not None and bool(
+            _OTHER_ID_CONTEXT.search(text[max(0, start - 24) : start].lower())
+            or _OTHER_ID_CONTEXT.search(text[end : end + 24].lower())
+        )
+        if not context and not international and (label or _ADDRESS_AFTER.match(text[end : end + 60])):
             return 0.0
         grouped = bool(re.search(r"[\s().-]", core.strip()))
         boost = 0.25 if context else 0.0
-        if core.startswith(("+", "00")):
+        if international:
             if _valid_in("+" + core[2:] if core.startswith("00") else core, (None,)):
                 return min(1.0, 0.75 + boost)
             return 0.45 if context else 0.0
@@ -1026,6 +1077,7 @@ def recognizers() -> list[EntityRecognizer]:
         _us_ssn(),
         _us_itin(),
         _credit_card(),
+        _us_dea(),
         *_credentials(),
         ProtectiveMarkingRecognizer(),
         PhoneNumberRecognizer(),
