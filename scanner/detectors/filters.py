@@ -319,10 +319,16 @@ def _trim(text: str, span: Span, hash_key: bytes) -> Span:
 
 
 def _resolve_conflicts(spans: list[Span]) -> list[Span]:
-    """A phone reading yields to an overlapping validated identifier; identical spans keep the best."""
+    """NER yields to patterns; a phone reading yields to a validated identifier; identical spans keep the best."""
     validated = [s for s in spans if s.entity in _VALIDATED]
+    patterns = [s for s in spans if s.entity not in _NER]
     out: list[Span] = []
     for span in spans:
+        # The model's reading yields to a pattern or lexicon match on the same text whatever the
+        # scores ("Muslim" is RELIGION, not NRP): dropping it here keeps the overlap step that
+        # follows from discarding the lower-scoring, more specific match along with it.
+        if span.entity in _NER and any(p.start < span.end and span.start < p.end for p in patterns):
+            continue
         if span.entity == "PHONE_NUMBER" and any(
             v.start < span.end and span.start < v.end for v in validated
         ):
