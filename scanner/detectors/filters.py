@@ -343,6 +343,15 @@ def _resolve_conflicts(spans: list[Span]) -> list[Span]:
             v.start < span.end and span.start < v.end for v in validated
         ):
             continue
+        if any(
+            o is not span
+            and o.entity == span.entity
+            and o.start < span.end
+            and span.start < o.end
+            and (o.score, o.end - o.start, -o.start) > (span.score, span.end - span.start, -span.start)
+            for o in spans
+        ):
+            continue  # the same entity read twice over one value: keep the best reading
         if span.entity in _VALIDATED and any(
             o is not span
             and o.entity in _VALIDATED

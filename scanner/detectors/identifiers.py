@@ -1,8 +1,9 @@
-"""Structured identifiers, credentials and protective markings: Presidio recognizers with checksums.
+"""Pattern recognizers: checksummed identifiers, credentials, markings, phones, addresses, name cues.
 
-This module is the pattern half of detection. ``recognizers()`` returns Presidio recognizers that
-``scanner.detectors.pii`` adds to its registry, and ``REPLACED`` names Presidio's default
-recognizers they supersede (which must be removed from the registry so that both do not report).
+This module is the pattern half of detection (model-free, cheap, run on every text).
+``recognizers()`` returns Presidio recognizers that ``scanner.detectors.pii`` adds to its registry,
+and ``REPLACED`` names Presidio's default recognizers they supersede (which must be removed from the
+registry so that both do not report).
 
 How a recognizer scores a match:
 
@@ -16,6 +17,11 @@ How a recognizer scores a match:
   recognizers also declare the same words as Presidio ``context`` so that a JSON key passed via
   ``analyze(context=...)`` (field awareness) can raise them too; a result already boosted here is
   marked so that Presidio does not boost it twice.
+
+Besides identifiers: credentials (provider key prefixes, JWTs, PEM keys, passwords in URLs),
+Australian protective markings, phone numbers (regex candidates checked with ``phonenumbers``
+against a region list), street addresses and names announced by a cue ("My name is …"), the last
+three filling gaps the small NER model leaves.
 
 Sources for the check-digit algorithms are cited next to each validator. Validators are pure
 functions taking the matched text, so they can be unit-tested without Presidio.
@@ -1073,6 +1079,119 @@ class StreetAddressRecognizer(EntityRecognizer):
         return out
 
 
+# -- Names after explicit cues ---------------------------------------------------------------------
+
+# The small NER model misses uncommon and non-English names even where the sentence says outright
+# that a name follows ("My name is Minoesch", "Name: Keiko Soto", "Dear Karítas", "Ms. Esther").
+# Only capitalised words directly after such a cue are taken, minus words that are not names.
+_NAME = r"[A-ZÀ-ÞĀ-Ž][\w'’-]+(?:[ \t]+(?:[A-ZÀ-ÞĀ-Ž][\w'’-]+|[A-Z]\.?(?!\w))){0,3}"
+_NAME_CUES: tuple[tuple[str, float], ...] = (
+    (
+        r"(?i:\b(?:(?:my|his|her|their|your|the|partner's|maiden|last|first|full|given|family|middle|"
+        r"sur|user|customer|patient|account|nick)[ \t]*name(?:[ \t]+is|'s|[ \t]*[:?=-])?|"
+        r"name[ \t]*[:=]|named(?:[ \t]+(?:him|her|them))?|call(?:s|ed)?[ \t]+me|known[ \t]+as))[ \t]+",
+        0.6,
+    ),
+    (r"(?:^|(?<=[\n.!?]))[ \t]*(?i:hi|hello|hey|dear|thanks|thank you)[ \t,]+", 0.6),
+    (r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|ms|mr|mrs|dr)\.?[ \t]+", 0.7),
+    (r"(?i:\b(?:follow[ \t]+up[ \t]+with|speak[ \t]+(?:to|with)|spoke[ \t]+(?:to|with)|talk(?:ed)?[ \t]+to|"
+     r"meeting[ \t]+with|regards,?\s*\n|signed,?))[ \t]+", 0.6),
+)  # fmt: skip
+_NOT_NAMES = frozenset(
+    {
+        "i",
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "my",
+        "your",
+        "our",
+        "all",
+        "team",
+        "everyone",
+        "there",
+        "world",
+        "sir",
+        "madam",
+        "customer",
+        "support",
+        "manager",
+        "user",
+        "admin",
+        "friend",
+        "friends",
+        "guys",
+        "folks",
+        "colleague",
+        "colleagues",
+        "doctor",
+        "nurse",
+        "patient",
+        "client",
+        "sales",
+        "service",
+        "it",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "me",
+        "him",
+        "her",
+        "them",
+        "is",
+        "was",
+        "will",
+        "can",
+        "please",
+        "thanks",
+        "hello",
+        "hi",
+        "dear",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+    }
+)
+
+
+class NameCueRecognizer(EntityRecognizer):
+    """PERSON: capitalised words right after a phrase that announces a name (see ``_NAME_CUES``)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["PERSON"], name="SovNameCueRecognizer", supported_language="en")
+        self._cues = [(re.compile(cue + "(" + _NAME + ")"), score) for cue, score in _NAME_CUES]
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        for regex, score in self._cues:
+            for m in regex.finditer(text):
+                words = m.group(1).split()
+                while words and words[-1].lower().strip(".'’") in _NOT_NAMES:
+                    words.pop()
+                if not words or words[0].lower().strip(".'’") in _NOT_NAMES:
+                    continue
+                start = m.start(1)
+                end = start + _span_len(m.group(1), words)
+                out.append(_result(self, "PERSON", start, end, score, True))
+        return out
+
+
+def _span_len(raw: str, words: list[str]) -> int:
+    """Length in ``raw`` that covers ``words`` (raw may separate them by tabs or several spaces)."""
+    pos = 0
+    for word in words:
+        pos = raw.index(word, pos) + len(word)
+    return pos
+
+
 def recognizers() -> list[EntityRecognizer]:
     """This module's recognizers, ready for ``RecognizerRegistry.add_recognizer``."""
     return [
@@ -1096,4 +1215,5 @@ def recognizers() -> list[EntityRecognizer]:
         ProtectiveMarkingRecognizer(),
         PhoneNumberRecognizer(),
         StreetAddressRecognizer(),
+        NameCueRecognizer(),
     ]
