@@ -411,3 +411,27 @@ def test_phone_yields_to_validated_identifier() -> None:
     text = "NHS 943 476 5919"
     spans = [_span("PHONE_NUMBER", text, "943 476 5919", 0.95), _span("UK_NHS", text, "943 476 5919", 0.9)]
     assert [s.entity for s in filters.filter_spans(text, spans, None)] == ["UK_NHS"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("My name is Minoesch", "Minoesch"),
+        ("Name:    Keiko Soto\nAddress: 141 P.O. Box 101", "Keiko Soto"),
+        ("What's your last name? Virág", "Virág"),
+        ("Please join the accounts with ms. Esther", "Esther"),
+    ],
+)
+def test_names_after_a_cue(detector: PiiDetector, text: str, name: str) -> None:
+    assert covering(spans_of(detector, text), text, name, "PERSON")
+
+
+@pytest.mark.parametrize("text", ["Hi Team, the build is green.", "Dear Sir, thanks for the update."])
+def test_cue_words_alone_are_not_names(detector: PiiDetector, text: str) -> None:
+    assert not [s for s in spans_of(detector, text) if s.entity == "PERSON"]
+
+
+def test_one_reading_per_value() -> None:
+    text = "61990 Violvägen 64"
+    spans = [_span("STREET_ADDRESS", text, text, 0.7), _span("STREET_ADDRESS", text, "Violvägen 64", 0.7)]
+    assert [(s.start, s.end) for s in filters.filter_spans(text, spans, None)] == [(0, len(text))]
