@@ -435,3 +435,18 @@ def test_one_reading_per_value() -> None:
     text = "61990 Violvägen 64"
     spans = [_span("STREET_ADDRESS", text, text, 0.7), _span("STREET_ADDRESS", text, "Violvägen 64", 0.7)]
     assert [(s.start, s.end) for s in filters.filter_spans(text, spans, None)] == [(0, len(text))]
+
+
+def test_long_texts_skip_presidios_per_result_context_pass() -> None:
+    """Presidio's context pass walks every token for every result; long texts (tables, logs) must
+    not pay it for each of thousands of candidates, while short field values keep it."""
+    from presidio_analyzer import RecognizerResult
+
+    flag = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
+    recognizer = identifiers.recognizers()[5]  # driver licence: every 6–10 digit run is a candidate
+    assert recognizer.supported_entities == ["AU_DRIVER_LICENCE"]
+    short = recognizer.analyze("12345678", ["AU_DRIVER_LICENCE"])
+    assert short and not short[0].recognition_metadata.get(flag)
+    long_text = "row 12345678 ok; " * 500
+    results = recognizer.analyze(long_text, ["AU_DRIVER_LICENCE"])
+    assert len(results) == 500 and all(r.recognition_metadata.get(flag) for r in results)

@@ -21,6 +21,7 @@ text is a JSON value, the key it sits under) and returns the spans worth reporti
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -328,37 +329,54 @@ def _trim(text: str, span: Span, hash_key: bytes) -> Span:
     return replace(span, end=end, value_hash=digest, preview=masked)
 
 
+class _Intervals:
+    """Sorted intervals answering "does any overlap [start, end)?" in O(log n)."""
+
+    def __init__(self, spans: Iterable[Span]) -> None:
+        ordered = sorted((s.start, s.end) for s in spans)
+        self.starts = [start for start, _ in ordered]
+        self.max_end: list[int] = []
+        for _, end in ordered:
+            self.max_end.append(max(end, self.max_end[-1]) if self.max_end else end)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_left(self.starts, end)  # intervals starting before ``end``
+        return i > 0 and self.max_end[i - 1] > start
+
+
 def _resolve_conflicts(spans: list[Span]) -> list[Span]:
-    """NER yields to patterns, a phone reading to a validated identifier; identical spans keep the best."""
-    validated = [s for s in spans if s.entity in _VALIDATED]
-    patterns = [s for s in spans if s.entity not in _NER]
-    out: list[Span] = []
+    """NER yields to patterns, a phone reading to a validated identifier; one reading per value.
+
+    Sorted-interval lookups keep this O(n log n): texts such as tables and logs can yield
+    thousands of candidate spans.
+    """
+    patterns = _Intervals(s for s in spans if s.entity not in _NER)
+    validated = _Intervals(s for s in spans if s.entity in _VALIDATED)
+    best_validated: dict[tuple[int, int], float] = {}
+    for s in spans:
+        if s.entity in _VALIDATED:
+            key = (s.start, s.end)
+            best_validated[key] = max(best_validated.get(key, 0.0), s.score)
+    candidates: list[Span] = []
     for span in spans:
         # The model's reading yields to a pattern or lexicon match on the same text whatever the
         # scores ("Muslim" is RELIGION, not NRP): dropping it here keeps the overlap step that
         # follows from discarding the lower-scoring, more specific match along with it.
-        if span.entity in _NER and any(p.start < span.end and span.start < p.end for p in patterns):
+        if span.entity in _NER and patterns.overlaps(span.start, span.end):
             continue
-        if span.entity == "PHONE_NUMBER" and any(
-            v.start < span.end and span.start < v.end for v in validated
-        ):
+        if span.entity == "PHONE_NUMBER" and validated.overlaps(span.start, span.end):
             continue
-        if any(
-            o is not span
-            and o.entity == span.entity
-            and o.start < span.end
-            and span.start < o.end
-            and (o.score, o.end - o.start, -o.start) > (span.score, span.end - span.start, -span.start)
-            for o in spans
-        ):
-            continue  # the same entity read twice over one value: keep the best reading
-        if span.entity in _VALIDATED and any(
-            o is not span
-            and o.entity in _VALIDATED
-            and (o.start, o.end) == (span.start, span.end)
-            and o.score > span.score
-            for o in spans
-        ):
+        if span.entity in _VALIDATED and span.score < best_validated[(span.start, span.end)]:
             continue
+        candidates.append(span)
+    # The same entity read twice over one value: keep the best reading (score, then length).
+    kept: dict[str, list[tuple[int, int]]] = {}
+    out: list[Span] = []
+    for span in sorted(candidates, key=lambda s: (-s.score, s.start - s.end, s.start)):
+        taken = kept.setdefault(span.entity, [])
+        i = bisect_left(taken, (span.start, span.end))
+        if (i > 0 and taken[i - 1][1] > span.start) or (i < len(taken) and taken[i][0] < span.end):
+            continue
+        insort(taken, (span.start, span.end))
         out.append(span)
     return out

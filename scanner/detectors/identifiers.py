@@ -47,6 +47,8 @@ from presidio_analyzer import (
 # How far around a match context words are looked for (characters before / after).
 _WINDOW = 48
 _WINDOW_AFTER = 24
+# Texts longer than this are not field values: Presidio's per-result context pass is skipped.
+FIELD_TEXT_MAX = 2000
 _CASE_SENSITIVE = re.MULTILINE | re.DOTALL
 _CASE_INSENSITIVE = re.MULTILINE | re.DOTALL | re.IGNORECASE
 
@@ -517,8 +519,12 @@ class CheckedRecognizer(PatternRecognizer):
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for result in results:
-            if self.boost and has_context(text, result.start, result.end, self._context_re):
+            found = bool(self.boost) and has_context(text, result.start, result.end, self._context_re)
+            if found:
                 result.score = min(1.0, result.score + self.boost)
+            # Presidio's own context pass costs O(tokens) per result; it is left to short texts
+            # (field values, where the JSON key is the context) and skipped in long ones.
+            if found or len(text) > FIELD_TEXT_MAX:
                 result.recognition_metadata[RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY] = True
         return results
 
@@ -1056,6 +1062,11 @@ _ADDRESS_PATTERNS: tuple[tuple[str, float], ...] = (
 )
 
 
+_ADDRESS_CONTEXT = _context_regex(
+    ["address", "street", "lives", "live", "located", "deliver", "ship", "post", "mail", "send"]
+)
+
+
 class StreetAddressRecognizer(EntityRecognizer):
     """STREET_ADDRESS: the street line of a postal address (see ``_ADDRESS_PATTERNS``)."""
 
@@ -1075,7 +1086,8 @@ class StreetAddressRecognizer(EntityRecognizer):
         out: list[RecognizerResult] = []
         for regex, score in self._patterns:
             for m in regex.finditer(text):
-                out.append(_result(self, "STREET_ADDRESS", m.start(), m.end(), score, False))
+                value = score + (0.2 if has_context(text, m.start(), m.end(), _ADDRESS_CONTEXT) else 0.0)
+                out.append(_result(self, "STREET_ADDRESS", m.start(), m.end(), min(1.0, value), True))
         return out
 
 
