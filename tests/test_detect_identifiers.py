@@ -426,7 +426,10 @@ def test_names_after_a_cue(detector: PiiDetector, text: str, name: str) -> None:
     assert covering(spans_of(detector, text), text, name, "PERSON")
 
 
-@pytest.mark.parametrize("text", ["Hi Team, the build is green.", "Dear Sir, thanks for the update."])
+@pytest.mark.parametrize(
+    "text",
+    ["Hi Team, the build is green.", "Dear Sir, thanks for the update.", "Dear Hiring Manager,\nI apply"],
+)
 def test_cue_words_alone_are_not_names(detector: PiiDetector, text: str) -> None:
     assert not [s for s in spans_of(detector, text) if s.entity == "PERSON"]
 

@@ -1171,6 +1171,16 @@ _NOT_NAMES = frozenset(
 )
 
 
+_ROLE_WORDS = frozenset(
+    {
+        "hiring", "recruiting", "committee", "board", "applicant", "candidate", "reader", "assistant",
+        "bot", "valued", "member", "members", "staff", "partner", "partners", "department", "office",
+        "council", "officer", "director", "owner", "owners", "shareholder", "shareholders", "editor",
+        "human", "resources", "hr", "it", "helpdesk", "desk", "agent", "representative", "operator",
+    }
+)  # fmt: skip
+
+
 class NameCueRecognizer(EntityRecognizer):
     """PERSON: capitalised words right after a phrase that announces a name (see ``_NAME_CUES``)."""
 
@@ -1188,8 +1198,8 @@ class NameCueRecognizer(EntityRecognizer):
                 words = m.group(1).split()
                 while words and words[-1].lower().strip(".'’") in _NOT_NAMES:
                     words.pop()
-                if not words or words[0].lower().strip(".'’") in _NOT_NAMES:
-                    continue
+                if not words or any(w.lower().strip(".'’") in _NOT_NAMES | _ROLE_WORDS for w in words):
+                    continue  # "Dear Hiring Manager", "Hi Sales Team": a role, not a person
                 start = m.start(1)
                 end = start + _span_len(m.group(1), words)
                 out.append(_result(self, "PERSON", start, end, score, True))
