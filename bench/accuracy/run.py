@@ -106,6 +106,11 @@ def faker_records(n: int, seed: int) -> list[dict[str, Any]]:
     logging.disable(logging.WARNING)
     os.environ.setdefault("TQDM_DISABLE", "1")
     from presidio_evaluator.data_generator import PresidioSentenceFaker
+    from presidio_evaluator.data_generator.faker_extensions.providers import HospitalProvider
+
+    # The hospital provider would query WikiData; its bundled list keeps the corpus offline and the
+    # same on every machine.
+    HospitalProvider.load_wiki_hospitals = lambda self: self.default_list  # type: ignore[method-assign]
 
     # The name tables are built (with random middle initials) before the constructor seeds: seed
     # first so that the corpus is the same on every run, then again for the sentences.
