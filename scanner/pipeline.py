@@ -229,9 +229,7 @@ class Scanner:
         mode = self.settings.pii_mode
         flags: list[bool] | bool
         if mode == "auto" and segments:
-            first = self.detector.detections(
-                segments, self.detector.pattern_spans([s.text for s in segments])
-            )
+            first = self.detector.detect(segments, ner=False)
             flags = []
             pos = 0
             for record, dest in zip(records, dests, strict=True):
@@ -241,7 +239,7 @@ class Scanner:
                 flags.extend([self.engine.needs_ner(record, dest, found)] * n)
         else:
             flags = mode == "full"
-        pending = self.detector.submit([s.text for s in segments], flags)
+        pending = self.detector.submit([s.text for s in segments], flags, [s.key for s in segments])
         self._pending.append((records, dests, segments, pending, summary))
         while len(self._pending) > 1:
             self._finish(*self._pending.pop(0))

@@ -116,6 +116,7 @@ class Pending:
     """Work started by ``PiiDetector.submit``: pattern spans done, NER possibly still running."""
 
     texts: list[str]
+    fields: list[str | None]
     patterns: list[tuple[Span, ...]]
     # Per text: None (no NER wanted), else (text key, [(offset, line key, line)]).
     plans: list[tuple[bytes, list[tuple[int, bytes, str]]] | None]
@@ -148,6 +149,10 @@ class PiiDetector:
         self._patterns_cache = _Cache(cache_size)
         self._ner_cache = _Cache(cache_size)
         self._unit_cache = _Cache(cache_size)
+        from scanner.detectors import filters  # imports Span from this module
+
+        self._filters = filters
+        self._field_known: dict[str, bool] = {}
         self._inflight: dict[bytes, str] = {}
         self._analyzer: Any = None
         self._trigger: Any = None
@@ -177,6 +182,8 @@ class PiiDetector:
         from presidio_analyzer import predefined_recognizers as predefined
         from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 
+        from scanner.detectors import identifiers
+
         if not spacy.util.is_package(self.model_name) and not os.path.isdir(self.model_name):
             raise ConfigError(f"spaCy model {self.model_name!r} is not installed")
 
@@ -205,11 +212,15 @@ class PiiDetector:
         # NER runs in its own pass (detectors.ner); the registry keeps only pattern recognizers,
         # and none whose entities are all NER entities (Presidio's DATE_TIME patterns).
         registry.remove_recognizer("SpacyRecognizer")
-        registry.recognizers = [
-            r for r in registry.recognizers if not set(r.supported_entities) <= NER_ENTITIES
-        ]
+        registry.remove_recognizer("DateRecognizer")
         for name in _AU_RECOGNIZERS:
             registry.add_recognizer(getattr(predefined, name)(supported_language="en"))
+        # Our checksum-validated identifiers, phones, credentials and markings supersede some of
+        # Presidio's recognizers (e.g. its ACN check rejects a check digit of 0).
+        for name in identifiers.REPLACED:
+            registry.remove_recognizer(name)
+        for recognizer in identifiers.recognizers():
+            registry.add_recognizer(recognizer)
         for path in self.catalog.recognizer_files:
             registry.add_recognizers_from_yaml(path)
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
@@ -222,12 +233,21 @@ class PiiDetector:
 
     # -- analysis ---------------------------------------------------------------------------------
     def analyze_texts(
-        self, texts: Sequence[str], ner: bool | Sequence[bool] = True
+        self,
+        texts: Sequence[str],
+        ner: bool | Sequence[bool] = True,
+        keys: Sequence[str | None] | None = None,
     ) -> list[tuple[Span, ...]]:
-        """Spans for each text, in order: patterns always, NER where ``ner`` says so."""
-        return self.collect(self.submit(texts, ner))
+        """Spans for each text, in order: patterns always, NER where ``ner`` says so. ``keys`` are
+        the JSON keys the texts sit under (field awareness: ``email``, ``patient_name``, ``tfn``)."""
+        return self.collect(self.submit(texts, ner, keys))
 
-    def submit(self, texts: Sequence[str], ner: bool | Sequence[bool] = True) -> Pending:
+    def submit(
+        self,
+        texts: Sequence[str],
+        ner: bool | Sequence[bool] = True,
+        keys: Sequence[str | None] | None = None,
+    ) -> Pending:
         """Run the pattern pass now and start NER on what needs it. ``collect()`` finishes the
         work; call it in submission order.
 
@@ -236,7 +256,8 @@ class PiiDetector:
         inside texts that differ.
         """
         wants = [ner] * len(texts) if isinstance(ner, bool) else list(ner)
-        patterns = self.pattern_spans(texts)
+        fields: list[str | None] = [self._field(k) for k in keys] if keys is not None else [None] * len(texts)
+        patterns = self.pattern_spans(texts, fields)
         plans: list[tuple[bytes, list[tuple[int, bytes, str]]] | None] = []
         new: dict[bytes, str] = {}
         for text, want in zip(texts, wants, strict=True):
@@ -257,7 +278,7 @@ class PiiDetector:
         self.stats["chars_ner"] += sum(len(u) for u in new.values())
         wait = self.ner.submit(list(new.values())) if new and self.min_score <= NER_SCORE else list
         self._inflight.update(new)
-        return Pending(list(texts), patterns, plans, new, wait)
+        return Pending(list(texts), fields, patterns, plans, new, wait)
 
     def collect(self, pending: Pending) -> list[tuple[Span, ...]]:
         results = pending.wait()
@@ -266,9 +287,11 @@ class PiiDetector:
         for ukey in pending.new:
             self._inflight.pop(ukey, None)
         out: list[tuple[Span, ...]] = []
-        for text, patterns, plan in zip(pending.texts, pending.patterns, pending.plans, strict=True):
+        for text, field, patterns, plan in zip(
+            pending.texts, pending.fields, pending.patterns, pending.plans, strict=True
+        ):
             if plan is None:
-                out.append(patterns)
+                out.append(self._final(text, field, patterns, ()))
                 continue
             tkey, units = plan
             ner = self._ner_cache.get(tkey)
@@ -285,22 +308,48 @@ class PiiDetector:
                     )
                 ner = resolve_overlaps(spans)
                 self._ner_cache.put(tkey, ner)
-            out.append(merge(patterns, ner))
+            out.append(self._final(text, field, patterns, ner))
         return out
 
-    def pattern_spans(self, texts: Sequence[str]) -> list[tuple[Span, ...]]:
-        keys = [_key(t) for t in texts]
+    def _field(self, key: str | None) -> str | None:
+        """The key, when it says something about its value (context words or a certain entity)."""
+        if key is None:
+            return None
+        known = self._field_known.get(key)
+        if known is None:
+            known = bool(self._filters.field_context(key) or self._filters.key_entity(key))
+            self._field_known[key] = known
+        return key if known else None
+
+    def _final(
+        self, text: str, field: str | None, patterns: tuple[Span, ...], ner: tuple[Span, ...]
+    ) -> tuple[Span, ...]:
+        """Both passes merged, then the post-filters (allow-lists, thresholds, known false
+        positives, field awareness)."""
+        spans = merge(patterns, ner)
+        if not spans and field is None:
+            return spans
+        # Filters first (they settle which reading of a value wins, e.g. a TFN over a phone
+        # number), then one value, one entity.
+        return resolve_overlaps(self._filters.filter_spans(text, list(spans), field, hash_key=self.hash_key))
+
+    def pattern_spans(
+        self, texts: Sequence[str], fields: Sequence[str | None] | None = None
+    ) -> list[tuple[Span, ...]]:
+        """Pattern spans (before post-filters) of each text; a telling field key adds context."""
+        fields = fields if fields is not None else [None] * len(texts)
+        keys = [_key(t) if f is None else _key(f"{f}\x00{t}") for t, f in zip(texts, fields, strict=True)]
         self.stats["texts"] += len(texts)
         found: dict[bytes, tuple[Span, ...]] = {}
-        todo: dict[bytes, str] = {}
-        for key, text in zip(keys, texts, strict=True):
+        todo: dict[bytes, tuple[str, str | None]] = {}
+        for key, text, field in zip(keys, texts, fields, strict=True):
             if key in found or key in todo:
                 continue
             hit = self._patterns_cache.get(key)
             if hit is not None:
                 found[key] = hit
             else:
-                todo[key] = text
+                todo[key] = (text, field)
         if todo:
             for key, spans in zip(todo, self._patterns_uncached(list(todo.values())), strict=True):
                 found[key] = spans
@@ -311,10 +360,12 @@ class PiiDetector:
         digest, masked = protect(text[start:end], entity, self.hash_key)
         return Span(entity, start, end, round(float(score), 4), digest, masked)
 
-    def _patterns_uncached(self, texts: list[str]) -> list[tuple[Span, ...]]:
+    def _patterns_uncached(self, items: list[tuple[str, str | None]]) -> list[tuple[Span, ...]]:
         analyzer = self.analyzer
         trigger = self._trigger
         assert trigger is not None
+        texts = [t for t, _ in items]
+        contexts = [self._filters.field_context(f) if f else None for _, f in items]
         out: list[tuple[Span, ...]] = [() for _ in texts]
         pieces: list[tuple[int, int, str]] = []
         for i, text in enumerate(texts):
@@ -329,8 +380,11 @@ class PiiDetector:
         )
         for (index, offset, piece), (_, nlp_artifacts) in zip(pieces, artifacts, strict=True):
             self.stats["pattern_analysed"] += 1
-            for r in analyzer.analyze(text=piece, language="en", nlp_artifacts=nlp_artifacts):
-                if r.score < self.min_score or r.end <= r.start or r.entity_type in NER_ENTITIES:
+            results = analyzer.analyze(
+                text=piece, language="en", nlp_artifacts=nlp_artifacts, context=contexts[index] or None
+            )
+            for r in results:
+                if r.score < self.min_score or r.end <= r.start:
                     continue
                 span = self._span(texts[index], r.entity_type, r.start + offset, r.end + offset, r.score)
                 prev = found[index].get((span.entity, span.start, span.end))
@@ -338,13 +392,14 @@ class PiiDetector:
                     found[index][(span.entity, span.start, span.end)] = span
         for i, spans in enumerate(found):
             if spans:
-                out[i] = resolve_overlaps(list(spans.values()))
+                out[i] = tuple(sorted(spans.values(), key=lambda s: (s.start, s.end, s.entity)))
         return out
 
     # -- segments → detections --------------------------------------------------------------------
     def detect(self, segments: Sequence[Segment], ner: bool | Sequence[bool] = True) -> list[list[Detection]]:
         """Detections for each segment, in order."""
-        return self.detections(segments, self.analyze_texts([s.text for s in segments], ner))
+        spans = self.analyze_texts([s.text for s in segments], ner, [s.key for s in segments])
+        return self.detections(segments, spans)
 
     def detections(
         self, segments: Sequence[Segment], all_spans: Sequence[tuple[Span, ...]]
@@ -389,10 +444,13 @@ def _trigger_for(recognizers: Iterable[Any]) -> _Trigger:
     cheap: list[str] = []
     exact: list[str] = []
     for rec in recognizers:
-        extra = getattr(rec, "prefilter", None) or _GATES.get(type(rec).__name__)
+        declared = getattr(rec, "prefilter", None)
+        gate = _GATES.get(type(rec).__name__)
         patterns = getattr(rec, "patterns", None)
-        if isinstance(extra, str):
-            cheap.append(extra)
+        if isinstance(declared, str):
+            exact.append(declared)
+        elif gate is not None:
+            cheap.append(gate)
         elif patterns:
             exact.extend(p.regex for p in patterns)
         else:

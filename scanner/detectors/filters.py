@@ -1,0 +1,382 @@
+"""Post-filters over the analyser's spans: the last step of detection before spans become Detections.
+
+``filter_spans(text, spans, key)`` is pure: it takes the spans found in one text (and, when the
+text is a JSON value, the key it sits under) and returns the spans worth reporting:
+
+1. **Allow-lists** (``rules/allowlist.yaml``): exact values and regular expressions, globally or
+   per entity, that are never reported (product names read as PERSON, template placeholders…).
+2. **Per-entity thresholds** (``rules/thresholds.yaml``): weak recognizers (NER dates, US driver
+   licences, bank numbers) must clear a higher bar than the global ``--min-score``.
+3. **Known false positives** of Presidio's defaults: spans inside machine text (UUIDs, hex
+   digests, timestamps, file paths, stack frames) are dropped; number-shaped identifiers right
+   after "order", "invoice", "ref"… are dropped; a PERSON that ends in a street type ("Meadow
+   Drive") becomes a street address; "Medicare", "DOB" and similar labels are not names.
+4. **Conflicts**: one value, one entity — a phone reading of a checksum-validated identifier yields
+   to the identifier; identical spans keep the best-scoring entity.
+5. **Field awareness**: ``field_context(key)`` maps a JSON key to context words for Presidio's
+   ``analyze(context=...)``; ``key_entity(key)`` names the entity a key makes certain, which
+   raises that entity's score and, for names, reports a short value the model missed.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from scanner.catalog import data_dir, load_yaml
+from scanner.detectors.pii import Span
+from scanner.errors import ConfigError
+from scanner.redact import protect
+
+_NER = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
+# Entities kept even inside machine-looking text: they are machine text themselves.
+_MACHINE_OK = frozenset(
+    {"EMAIL_ADDRESS", "URL", "IP_ADDRESS", "MAC_ADDRESS", "API_KEY", "AWS_ACCESS_KEY", "JWT",
+     "PRIVATE_KEY", "PASSWORD", "SECRET", "CRYPTO", "UUID"}
+)  # fmt: skip
+# Number-shaped entities that order/invoice/reference numbers are mistaken for.
+_NUMERIC_IDS = frozenset(
+    {"PHONE_NUMBER", "UK_NHS", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "AU_ACN", "AU_TFN", "AU_MEDICARE",
+     "NZ_IRD", "US_SSN", "US_ITIN", "AU_DRIVER_LICENCE", "ABA_ROUTING_NUMBER", "MEDICAL_LICENSE",
+     "US_PASSPORT", "DATE_TIME", "AU_ABN", "IN_AADHAAR", "SG_NRIC_FIN"}
+)  # fmt: skip
+# Checksum-validated identifiers: a phone reading of the same digits yields to them.
+_VALIDATED = frozenset(
+    {"CREDIT_CARD", "IBAN_CODE", "AU_TFN", "AU_MEDICARE", "AU_ABN", "AU_ACN", "UK_NHS", "UK_NINO",
+     "NZ_IRD", "NZ_NHI", "US_SSN", "US_ITIN", "EU_VAT"}
+)  # fmt: skip
+
+_MACHINE_PATTERNS = [
+    r"(?i:\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)",  # UUID
+    # hex digests and ids: one case throughout (an IBAN such as DE12… is upper case AND mostly digits)
+    r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b",
+    r"\b(?=[0-9A-F]*[A-F][0-9A-F]*[A-F])(?=[0-9A-F]*\d)(?:[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})\b",
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",  # ISO time
+    r"(?:(?<=\s)|^)(?:[A-Za-z]:)?(?:[\\/][\w.@-]+){2,}[\\/]?",  # file paths
+    r"\bFile \"[^\"]+\", line \d+(?:, in \w+)?",  # Python stack frame
+    r"\bat [\w$.]+\([\w.]+(?::\d+)?\)",  # JVM / JS stack frame
+    r"\b(?:0x)[0-9a-fA-F]{6,}\b",  # addresses
+    r"\bv\d+\.\d+(?:\.\d+)*\b|\b(?i:version)\s+\d+(?:\.\d+)+",  # versions
+    r"\b[a-z]+(?:_[a-z0-9]+){2,}\b",  # snake_case identifiers
+]
+_MACHINE_RE = re.compile("|".join(f"(?:{p})" for p in _MACHINE_PATTERNS))
+_REFERENCE_BEFORE = re.compile(
+    r"(?i)\b(?:order|invoice|inv|ref|reference|tracking|ticket|booking|confirmation|receipt|"
+    r"transaction|txn|case|po|sku|item|part|serial|build|job|batch|shipment|parcel|consignment)"
+    r"(?:\s*(?:no\.?|number|num|#|id))?\s*[:#=]?\s*$"
+)
+_URL_USERINFO = re.compile(r"://[^\s/@:]*:$")
+_STREET_TYPES = (
+    "street|st|road|rd|avenue|ave|drive|dr|lane|ln|way|court|ct|place|pl|crescent|cres|parade|pde|"
+    "boulevard|blvd|terrace|tce|highway|hwy|row|close|grove|square|sq|circuit|cct|esplanade|"
+    "promenade|walk|mews|gardens|hill|rise|view|track|trail|alley|plaza|strasse|straße|via|rue"
+)
+_STREET_SUFFIX = re.compile(rf"(?i)\b(?:{_STREET_TYPES})\.?$")
+# NER spans that run into the next line of an address ("Verena Schuur Apt", "Péter\n  7584"):
+# the tail is cut off rather than the name being lost.
+_NER_TAIL = re.compile(r"(?:\s+(?:Apt|Apartment|Suite|Unit|Flat)\.?|\s+\d[\d\s-]*|[\s,]+)$")
+# Organisation and thing words that end a span the model called a person.
+_NOT_PERSON_TAIL = re.compile(
+    r"(?i)\b(?:inc|ltd|llc|plc|corp|corporation|company|co|sa|ag|gmbh|bv|nv|limited|group|holdings|"
+    r"trust|fund|bank|orchestra|bridge|university|school|hospital|street|mission|viaduct)\.?$"
+)
+# Words right before a span that make it a place ("I'm in København K", "moved here from …").
+_PLACE_CUE = re.compile(
+    r"(?i)\b(?:lives in|living in|live in|moved to|moved here from|moved from|flew to|travelling to|"
+    r"traveling to|arrived at|arrived in|based in|located in|near|i'm in|i am in|grew up in|born in|in)\s+$"
+)
+# Between the end of a street line and a following place name: unit, commas, newlines.
+_AFTER_ADDRESS_GAP = re.compile(r"^[\s,]*(?:(?:Apt|Apartment|Suite|Unit)\.?\s*\d+\w*[\s,]*)?$")
+# Words right before a capitalised token that make it a person whatever the NER label says
+# ("My name is Sofia" is not the capital of Bulgaria).
+_NAME_CUE = re.compile(r"(?i)\b(?:my name is|name's|i am|i'm|call me|calls me|hi|hello|dear|thanks,?)\s+$")
+_NAME_VALUE = re.compile(
+    r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*(?: [A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*){0,4}"
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Allow-lists and thresholds loaded from ``rules/``."""
+
+    exact: dict[str, frozenset[str]]  # entity or "*" → case-folded values
+    patterns: dict[str, tuple[re.Pattern[str], ...]]
+    thresholds: dict[str, float]
+
+
+def _as_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings")
+    return value
+
+
+@lru_cache(maxsize=4)
+def load_rules(root: Path | None = None) -> Rules:
+    """Read ``allowlist.yaml`` and ``thresholds.yaml`` (both optional) from the rules folder."""
+    base = root or data_dir("rules")
+    exact: dict[str, frozenset[str]] = {}
+    patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
+    allow_path = base / "allowlist.yaml"
+    if allow_path.is_file():
+        data = load_yaml(allow_path) or {}
+        for section, entries in (data.get("allow") or {}).items():
+            where = f"{allow_path}: allow.{section}"
+            if not isinstance(entries, dict):
+                raise ConfigError(f"{where}: expected 'exact' and/or 'regex' lists")
+            exact[section] = frozenset(v.casefold() for v in _as_list(entries.get("exact"), where + ".exact"))
+            compiled = []
+            for rx in _as_list(entries.get("regex"), where + ".regex"):
+                try:
+                    compiled.append(re.compile(rx))
+                except re.error as exc:
+                    raise ConfigError(f"{where}.regex: {rx!r} does not compile: {exc}") from None
+            patterns[section] = tuple(compiled)
+    thresholds: dict[str, float] = {}
+    th_path = base / "thresholds.yaml"
+    if th_path.is_file():
+        data = load_yaml(th_path) or {}
+        for entity, value in (data.get("thresholds") or {}).items():
+            if not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ConfigError(f"{th_path}: thresholds.{entity}: expected a number between 0 and 1")
+            thresholds[str(entity)] = float(value)
+    return Rules(exact, patterns, thresholds)
+
+
+# -- field awareness ----------------------------------------------------------------------------
+
+# Normalised key token → (context words for Presidio, entity the key makes certain or None).
+_FIELDS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "email": (("email", "mail"), "EMAIL_ADDRESS"),
+    "mail": (("email", "mail"), "EMAIL_ADDRESS"),
+    "phone": (("phone", "mobile", "tel"), "PHONE_NUMBER"),
+    "mobile": (("phone", "mobile"), "PHONE_NUMBER"),
+    "tel": (("phone", "tel"), "PHONE_NUMBER"),
+    "telephone": (("phone", "tel"), "PHONE_NUMBER"),
+    "fax": (("fax", "phone"), "PHONE_NUMBER"),
+    "name": (("name",), "PERSON"),
+    "tfn": (("tfn", "tax file number"), "AU_TFN"),
+    "medicare": (("medicare",), "AU_MEDICARE"),
+    "abn": (("abn",), "AU_ABN"),
+    "acn": (("acn",), "AU_ACN"),
+    "passport": (("passport",), None),
+    "licence": (("licence", "license", "driver licence"), None),
+    "license": (("licence", "license", "driver license"), None),
+    "ird": (("ird", "inland revenue"), "NZ_IRD"),
+    "nhi": (("nhi",), "NZ_NHI"),
+    "nhs": (("nhs",), "UK_NHS"),
+    "nino": (("national insurance", "nino"), "UK_NINO"),
+    "ssn": (("ssn", "social security"), "US_SSN"),
+    "itin": (("itin",), "US_ITIN"),
+    "iban": (("iban", "bank"), "IBAN_CODE"),
+    "vat": (("vat",), "EU_VAT"),
+    "card": (("card", "credit"), "CREDIT_CARD"),
+    "cc": (("card", "credit"), "CREDIT_CARD"),
+    "pan": (("card",), "CREDIT_CARD"),
+    "dob": (("birth", "dob", "born"), "DATE_TIME"),
+    "birth": (("birth", "dob", "born"), "DATE_TIME"),
+    "birthdate": (("birth", "dob", "born"), "DATE_TIME"),
+    "address": (("address", "street"), None),
+    "street": (("address", "street"), None),
+    "diagnosis": (("diagnosis", "diagnosed", "condition"), None),
+    "condition": (("condition", "diagnosis"), None),
+    "medication": (("medication", "prescribed"), None),
+    "password": (("password",), None),
+}
+# Multi-word keys that mean a name ("patient_name", "first_name", "surname"…).
+_NAME_KEYS = re.compile(
+    r"(?:^|_)(?:first|last|given|family|full|middle|patient|customer|user|display)?_?name$|^surname$"
+)
+
+
+def _key_tokens(key: str) -> list[str]:
+    # Split camelCase and separators; JSON pointers keep only their last component.
+    last = key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", last)
+    return [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t and not t.isdigit()]
+
+
+def _field(key: str | None) -> tuple[tuple[str, ...], str | None]:
+    if not key:
+        return (), None
+    tokens = _key_tokens(key)
+    joined = "_".join(tokens)
+    if _NAME_KEYS.search(joined) and joined != "user_name" and "username" not in tokens:
+        return ("name",), "PERSON"
+    if joined in ("date_of_birth", "birth_date"):
+        return _FIELDS["dob"]
+    if joined in ("tax_file_number",):
+        return _FIELDS["tfn"]
+    if joined in ("card_number", "credit_card", "card_no"):
+        return _FIELDS["card"]
+    words: list[str] = []
+    entity: str | None = None
+    for token in tokens:
+        hit = _FIELDS.get(token)
+        if hit:
+            words.extend(hit[0])
+            entity = entity or hit[1]
+    return tuple(dict.fromkeys(words)), entity
+
+
+def field_context(key: str | None) -> list[str]:
+    """Context words for ``AnalyzerEngine.analyze(context=...)`` from the JSON key a value sits under."""
+    return list(_field(key)[0])
+
+
+def key_entity(key: str | None) -> str | None:
+    """The entity a key alone makes (nearly) certain, e.g. ``patient_name`` → PERSON."""
+    return _field(key)[1]
+
+
+# -- the filter ---------------------------------------------------------------------------------
+
+
+def _allowed(rules: Rules, entity: str, value: str) -> bool:
+    folded = value.strip().casefold()
+    for section in ("*", entity):
+        if folded in rules.exact.get(section, frozenset()):
+            return True
+        if any(p.fullmatch(value.strip()) for p in rules.patterns.get(section, ())):
+            return True
+    return False
+
+
+def _machine_regions(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _MACHINE_RE.finditer(text) if m.end() > m.start()]
+
+
+def _inside(span: Span, regions: Iterable[tuple[int, int]]) -> bool:
+    return any(s <= span.start and span.end <= e for s, e in regions)
+
+
+def filter_spans(
+    text: str, spans: list[Span], key: str | None = None, *, hash_key: bytes = b"", rules: Rules | None = None
+) -> list[Span]:
+    """The spans of ``text`` worth reporting (see the module docstring for the steps)."""
+    rules = rules or load_rules()
+    regions = _machine_regions(text) if any(s.entity not in _MACHINE_OK for s in spans) else []
+    certain = key_entity(key)
+    kept: list[Span] = []
+    addresses = [s for s in spans if s.entity == "STREET_ADDRESS"]
+    for span in spans:
+        entity = span.entity
+        if entity in ("PERSON", "LOCATION"):
+            span = _trim(text, span, hash_key)
+        value = text[span.start : span.end]
+        if _allowed(rules, entity, value):
+            continue
+        if regions and entity not in _MACHINE_OK and _inside(span, regions):
+            continue
+        if entity in _NUMERIC_IDS and _REFERENCE_BEFORE.search(text[max(0, span.start - 30) : span.start]):
+            continue
+        if entity == "EMAIL_ADDRESS" and _URL_USERINFO.search(text[max(0, span.start - 200) : span.start]):
+            continue  # "scheme://user:password@host" is credentials in a URL, not a mailbox
+        if entity in _NER and re.search(r"[\d_=@#/\\{}<>]", value):
+            continue  # "user_id", "Order#123", "{name}": machine text, not a name or place
+        if entity == "PERSON" and _NOT_PERSON_TAIL.search(value):
+            continue
+        if entity == "PERSON" and (
+            _PLACE_CUE.search(text[max(0, span.start - 24) : span.start])
+            or any(
+                _AFTER_ADDRESS_GAP.match(text[a.end : span.start]) for a in addresses if a.end <= span.start
+            )
+        ):
+            span = replace(span, entity="LOCATION")
+            entity = "LOCATION"
+        if entity == "PERSON":
+            if _STREET_SUFFIX.search(value):
+                span = replace(span, entity="STREET_ADDRESS")
+                entity = "STREET_ADDRESS"
+            elif value.isupper() and len(value) <= 5:
+                continue  # "DOB", "TFN", "NHS": labels, not names
+        if entity == "LOCATION" and _NAME_CUE.search(text[max(0, span.start - 16) : span.start]):
+            span = replace(span, entity="PERSON")
+            entity = "PERSON"
+        if certain == entity:
+            span = replace(span, score=max(span.score, 0.9))
+        if span.score < rules.thresholds.get(entity, 0.0):
+            continue
+        kept.append(span)
+    kept = _resolve_conflicts(kept)
+    if certain == "PERSON" and not any(s.entity == "PERSON" for s in kept):
+        stripped = text.strip()
+        if (
+            2 <= len(stripped) <= 60
+            and _NAME_VALUE.fullmatch(stripped)
+            and not _allowed(rules, "PERSON", stripped)
+        ):
+            start = text.index(stripped)
+            digest, masked = protect(stripped, "PERSON", hash_key)
+            kept.append(Span("PERSON", start, start + len(stripped), 0.85, digest, masked))
+    return sorted(kept, key=lambda s: (s.start, s.end, s.entity))
+
+
+def _trim(text: str, span: Span, hash_key: bytes) -> Span:
+    """Cut an address tail (unit marker, house number, separators) off an NER span."""
+    value = text[span.start : span.end]
+    cut = _NER_TAIL.search(value)
+    if not cut or cut.start() == 0:
+        return span
+    end = span.start + cut.start()
+    digest, masked = protect(text[span.start : end], span.entity, hash_key)
+    return replace(span, end=end, value_hash=digest, preview=masked)
+
+
+class _Intervals:
+    """Sorted intervals answering "does any overlap [start, end)?" in O(log n)."""
+
+    def __init__(self, spans: Iterable[Span]) -> None:
+        ordered = sorted((s.start, s.end) for s in spans)
+        self.starts = [start for start, _ in ordered]
+        self.max_end: list[int] = []
+        for _, end in ordered:
+            self.max_end.append(max(end, self.max_end[-1]) if self.max_end else end)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_left(self.starts, end)  # intervals starting before ``end``
+        return i > 0 and self.max_end[i - 1] > start
+
+
+def _resolve_conflicts(spans: list[Span]) -> list[Span]:
+    """NER yields to patterns, a phone reading to a validated identifier; one reading per value.
+
+    Sorted-interval lookups keep this O(n log n): texts such as tables and logs can yield
+    thousands of candidate spans.
+    """
+    patterns = _Intervals(s for s in spans if s.entity not in _NER)
+    validated = _Intervals(s for s in spans if s.entity in _VALIDATED)
+    best_validated: dict[tuple[int, int], float] = {}
+    for s in spans:
+        if s.entity in _VALIDATED:
+            key = (s.start, s.end)
+            best_validated[key] = max(best_validated.get(key, 0.0), s.score)
+    candidates: list[Span] = []
+    for span in spans:
+        # The model's reading yields to a pattern or lexicon match on the same text whatever the
+        # scores ("Muslim" is RELIGION, not NRP): dropping it here keeps the overlap step that
+        # follows from discarding the lower-scoring, more specific match along with it.
+        if span.entity in _NER and patterns.overlaps(span.start, span.end):
+            continue
+        if span.entity == "PHONE_NUMBER" and validated.overlaps(span.start, span.end):
+            continue
+        if span.entity in _VALIDATED and span.score < best_validated[(span.start, span.end)]:
+            continue
+        candidates.append(span)
+    # The same entity read twice over one value: keep the best reading (score, then length).
+    kept: dict[str, list[tuple[int, int]]] = {}
+    out: list[Span] = []
+    for span in sorted(candidates, key=lambda s: (-s.score, s.start - s.end, s.start)):
+        taken = kept.setdefault(span.entity, [])
+        i = bisect_left(taken, (span.start, span.end))
+        if (i > 0 and taken[i - 1][1] > span.start) or (i < len(taken) and taken[i][0] < span.end):
+            continue
+        insort(taken, (span.start, span.end))
+        out.append(span)
+    return out
