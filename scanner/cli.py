@@ -66,7 +66,9 @@ def scan(
     report: Annotated[
         list[str],
         typer.Option(
-            "--report", "-r", help="FMT[:PATH], repeatable; formats: console, json. No PATH: stdout."
+            "--report",
+            "-r",
+            help="FMT[:PATH], repeatable; formats: console, json, html, markdown, csv. No PATH: stdout.",
         ),
     ] = [],  # noqa: B006
     fail_on: Annotated[

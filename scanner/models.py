@@ -256,6 +256,9 @@ class ScanResult:
     command: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     fail_on: Severity = Severity.HIGH
+    # Detection settings in force, for the methodology section of audit reports.
+    min_score: float | None = None
+    include_responses: bool = False
 
     def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
         floor = at_least or Severity.INFO

@@ -237,6 +237,8 @@ class Scanner:
             errors=self.errors,
             skipped=self.skipped,
             fail_on=self.settings.fail_on,
+            min_score=self.settings.min_score,
+            include_responses=self.settings.include_responses,
             timings={"seconds": round(elapsed, 3), **{k: float(v) for k, v in self.detector.stats.items()}},
         )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scanner.models import ScanResult
-from scanner.reporters import console, json
+from scanner.reporters import console, csv, html, json, markdown
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ Renderer = Callable[[ScanResult, RenderOptions], str]
 REPORTERS: dict[str, Renderer] = {
     "console": console.render,
     "json": json.render,
+    "html": html.render,
+    "markdown": markdown.render,
+    "csv": csv.render,
 }
 
-DEFAULT_EXTENSIONS = {"console": "txt", "json": "json"}
+DEFAULT_EXTENSIONS = {"console": "txt", "json": "json", "html": "html", "markdown": "md", "csv": "csv"}
