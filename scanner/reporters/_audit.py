@@ -130,6 +130,7 @@ class FindingView:
     jurisdictions: str
     hosting: str
     timestamp: str
+    timestamp_iso: str
     app: str
     message: str
     evidence: list[EvidenceView]
@@ -266,6 +267,7 @@ def finding_view(f: Finding) -> FindingView:
         jurisdictions=jurisdictions_text(d) if d else "",
         hosting=d.hosting if d else "",
         timestamp=format_timestamp(ts) if ts else (f.timestamp or ""),
+        timestamp_iso=ts.strftime("%Y-%m-%dT%H:%M:%SZ") if ts else (f.timestamp or ""),
         app=f.app or "",
         message=f.message,
         evidence=[

@@ -84,7 +84,7 @@ def rows(result: ScanResult) -> list[list[str]]:
             "line": f.line,
             "pointer": f.pointer,
             "record": f.record,
-            "timestamp": f.timestamp,
+            "timestamp": f.timestamp_iso,
             "app": f.app,
             "destination_host": f.host,
             "provider": f.provider,
