@@ -124,7 +124,11 @@ def test_csv_has_documented_columns_and_one_row_per_finding(samples_result: Scan
     by_fp = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     for f in samples_result.findings:
         row = by_fp[f.fingerprint]
-        assert (row["control_id"], row["severity"], row["status"]) == (f.control_id, f.severity.value, f.status)
+        assert (row["control_id"], row["severity"], row["status"]) == (
+            f.control_id,
+            f.severity.value,
+            f.status,
+        )
         assert row["path"] == f.location.path
         assert set(row["entities"].split()) == {d.entity for d in f.detections}
 
@@ -133,7 +137,7 @@ def _hostile_result() -> ScanResult:
     """A result whose free-text fields carry formula and markup payloads (as a hostile log could)."""
     dest = Destination(
         host="<img src=x onerror=alert(1)>.example",
-        provider="=HYPERLINK(\"http://evil\")",
+        provider='=HYPERLINK("http://evil")',
         service="llm-api",
         region="-2+3",
         country=None,
@@ -171,7 +175,7 @@ def _hostile_result() -> ScanResult:
 def test_csv_neutralises_formula_injection() -> None:
     rows = list(csv.reader(io.StringIO(render("csv", _hostile_result()))))
     row = dict(zip(rows[0], rows[1], strict=True))
-    assert row["provider"] == "'=HYPERLINK(\"http://evil\")"
+    assert row["provider"] == '\'=HYPERLINK("http://evil")'
     assert row["region"] == "'-2+3"
     assert row["message"] == "'+cmd|' /C calc'!A0"
     assert row["app"] == "'@SUM(1+1)*cmd|' /C calc'!A0"

@@ -63,6 +63,9 @@ def page(browser: Chromium, report_file: Path) -> PageRun:
             "overflow": "document.documentElement.scrollWidth - document.documentElement.clientWidth",
             "height": "document.documentElement.scrollHeight",
             "title": "document.title",
+            "wide_tables": "[...document.querySelectorAll('main table')]"
+            ".filter(t => t.getBoundingClientRect().right >"
+            " document.querySelector('main').getBoundingClientRect().right + 1).length",
             "svgs": "document.querySelectorAll('svg').length",
             "chart_bars": "document.querySelectorAll('#trend svg rect').length",
         },
@@ -87,6 +90,7 @@ def test_page_renders_charts_and_fits_the_viewport(page: PageRun) -> None:
     assert page.evaluated["svgs"] >= 3
     assert page.evaluated["chart_bars"] >= 6  # one bar per day with findings (six days in samples)
     assert page.evaluated["overflow"] <= 0  # no horizontal scrolling at 1280 px
+    assert page.evaluated["wide_tables"] == 0  # no table spills out of the page body
     assert page.evaluated["height"] > 3000
 
 
