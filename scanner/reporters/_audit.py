@@ -200,6 +200,7 @@ class AuditView:
     tool_version: str
     model: str
     generated_at: str
+    generated_display: str
     command: str
     fail_on: str
     verdict: str
@@ -612,6 +613,7 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         tool_version=result.tool_version,
         model=result.model or "—",
         generated_at=result.generated_at or "—",
+        generated_display=format_timestamp(generated) if generated else (result.generated_at or "—"),
         command=" ".join(_quote(a) for a in result.command) if result.command else "—",
         fail_on=fail_on,
         verdict=s["verdict"],
