@@ -43,12 +43,7 @@ def render(fmt: str, result: ScanResult) -> str:
 
 
 @pytest.fixture(scope="module")
-def scanner() -> Scanner:
-    return Scanner(Settings())
-
-
-@pytest.fixture(scope="module")
-def samples_result(scanner: Scanner) -> ScanResult:
+def samples_result() -> ScanResult:
     # Scan with relative paths from the repository root so goldens hold portable paths.
     cwd = os.getcwd()
     os.chdir(REPO_ROOT)
@@ -337,3 +332,23 @@ def test_html_renders_exceptions_when_pipeline_adds_them(samples_result: ScanRes
     assert "test fixture" in section
     summary = page.split('id="summary"')[1].split("</section>")[0]
     assert 'data-metric="waivers.in_force">1<' in summary
+
+
+def test_empty_scan_renders_every_section() -> None:
+    empty = ScanResult("0", None, [], [], [], [], [], [], [], generated_at=FIXED_TIME)
+    page = render("html", empty)
+    assert _parse(page).section_ids == list(html_report.SECTIONS)
+    assert "No findings: every evaluated record passed every control." in page
+    assert 'data-metric="verdict">PASS<' in page
+    md = render("markdown", empty)
+    assert [ln for ln in md.splitlines() if ln.startswith("## ")] == [
+        "## 1. Executive summary",
+        "## 2. Scope and provenance",
+        "## 3. Data flows",
+        "## 4. Control coverage",
+        "## 5. Findings",
+        "## 6. Exceptions",
+        "## 7. Methodology and limitations",
+        "## 8. Trend",
+    ]
+    assert render("csv", empty) == ",".join(csv_report.COLUMNS) + "\r\n"
