@@ -79,7 +79,7 @@ def scan(
         typer.Option(
             "--report",
             "-r",
-            help="FMT[:PATH], repeatable; formats: console, json, sarif, junit. No PATH: stdout.",
+            help="FMT[:PATH], repeatable: console, json, sarif, junit, html, markdown, csv. No PATH: stdout.",
         ),
     ] = [],  # noqa: B006
     fail_on: Annotated[

@@ -323,6 +323,9 @@ class ScanResult:
     notices: list[str] = field(default_factory=list)
     waivers: list[WaiverSummary] = field(default_factory=list)
     adjustments: list[PolicyAdjustment] = field(default_factory=list)
+    # Detection settings in force, for the methodology section of audit reports.
+    min_score: float | None = None
+    include_responses: bool = False
 
     def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
         floor = at_least or Severity.INFO

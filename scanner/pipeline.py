@@ -340,6 +340,8 @@ class Scanner:
             warnings=self.warnings,
             skipped=self.skipped,
             fail_on=self.settings.fail_on,
+            min_score=self.settings.min_score,
+            include_responses=self.settings.include_responses,
             timings={"seconds": round(elapsed, 3), **{k: float(v) for k, v in self.detector.stats.items()}},
             notices=self.policy_set.notices() + self._register_notice(),
             waivers=self.policy_set.summaries(),

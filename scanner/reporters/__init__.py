@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scanner.models import ScanResult
-from scanner.reporters import console, json, junit, sarif
+from scanner.reporters import console, csv, html, json, junit, markdown, sarif
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,17 @@ REPORTERS: dict[str, Renderer] = {
     "json": json.render,
     "sarif": sarif.render,
     "junit": junit.render,
+    "html": html.render,
+    "markdown": markdown.render,
+    "csv": csv.render,
 }
 
-DEFAULT_EXTENSIONS = {"console": "txt", "json": "json", "sarif": "sarif", "junit": "junit.xml"}
+DEFAULT_EXTENSIONS = {
+    "console": "txt",
+    "json": "json",
+    "sarif": "sarif",
+    "junit": "junit.xml",
+    "html": "html",
+    "markdown": "md",
+    "csv": "csv",
+}
