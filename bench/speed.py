@@ -118,17 +118,22 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _peak_child_rss_mb() -> float:
+    """The largest peak among waited-for child processes (sovscan's NER workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 # --------------------------------------------------------------------------------------------------
 # Workers: each prints one JSON object on stdout.
 # --------------------------------------------------------------------------------------------------
 
 
-def worker_sovscan(corpus: Path, truth_file: Path) -> dict[str, Any]:
+def worker_sovscan(corpus: Path, truth_file: Path, pii: str = "auto") -> dict[str, Any]:
     t0 = time.perf_counter()
     from scanner.config import Settings
     from scanner.pipeline import Scanner
 
-    scanner = Scanner(Settings(policies=("au-privacy",)))
+    scanner = Scanner(Settings(policies=("au-privacy",), pii_mode=pii))
     detector = scanner.detector
     detector.warm_up()
     setup = time.perf_counter() - t0
@@ -137,16 +142,25 @@ def worker_sovscan(corpus: Path, truth_file: Path) -> dict[str, Any]:
     result = scanner.scan([str(corpus)])
     seconds = time.perf_counter() - t1
     rss = _peak_rss_mb()
+    # NER workers are not our children (forkserver); the scan reports their peak itself.
+    child_rss = max(_peak_child_rss_mb(), float(result.timings.get("ner_worker_peak_rss_mb", 0.0)))
 
     records = sum(i.records for i in result.inputs)
     size = sum(i.bytes for i in result.inputs)
     timings = dict(result.timings)
     # The warm-up text went through the same detector before the scan; take it out of the counts.
-    for key in ("texts", "analysed"):
+    for key in ("texts", "pattern_analysed", "ner_texts", "ner_analysed"):
         if key in timings:
             timings[key] -= 1
-    if "chars_analysed" in timings:
-        timings["chars_analysed"] -= len("warm up")
+    if "chars_ner" in timings:
+        timings["chars_ner"] -= len("warm up")
+    if pii == "patterns":
+        return {
+            "side": "sovscan", "pii": pii, "records": records, "bytes": size,
+            "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1),
+            "peak_child_rss_mb": round(child_rss, 1), "findings": len(result.findings),
+            "timings": timings,
+        }
 
     # Recall: the same detector (same settings, same cache) on the texts that carry planted values.
     truth = load_truth(truth_file)
@@ -168,11 +182,15 @@ def worker_sovscan(corpus: Path, truth_file: Path) -> dict[str, Any]:
         "side": "sovscan",
         "records": records,
         "texts": int(timings.get("texts", 0)),
-        "texts_analysed": int(timings.get("analysed", 0)),
+        # Distinct texts through the Presidio pattern pass; distinct lines through spaCy NER.
+        "texts_analysed": int(timings.get("pattern_analysed", 0)),
+        "ner_analysed": int(timings.get("ner_analysed", 0)),
+        "pii": pii,
         "bytes": size,
         "setup_seconds": round(setup, 3),
         "seconds": round(seconds, 3),
         "peak_rss_mb": round(rss, 1),
+        "peak_child_rss_mb": round(child_rss, 1),
         "findings": len(result.findings),
         "errors": [e.one_line() for e in result.errors],
         "skipped": sum(i.skipped for i in result.inputs),
@@ -181,7 +199,9 @@ def worker_sovscan(corpus: Path, truth_file: Path) -> dict[str, Any]:
     }
 
 
-def worker_presidio(corpus: Path, truth_file: Path, limit: int | None) -> dict[str, Any]:
+def worker_presidio(
+    corpus: Path, truth_file: Path, limit: int | None, batch: bool = False
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     import logging
 
@@ -207,13 +227,21 @@ def worker_presidio(corpus: Path, truth_file: Path, limit: int | None) -> dict[s
     kept: list[tuple[list[int], list[str], list[list[tuple[str, int, int, float]]]]] = []
     records = texts_count = size = 0
     t1 = time.perf_counter()
+    batch_engine = None
+    if batch:
+        from presidio_analyzer import BatchAnalyzerEngine
+
+        batch_engine = BatchAnalyzerEngine(analyzer_engine=engine)
     for nbytes, env in iter_corpus(corpus, limit):
         records += 1
         size += nbytes
         texts = extract_texts(env["body"])
         spans = []
-        for text in texts:
-            results = engine.analyze(text, language="en")
+        if batch_engine is not None:
+            found = batch_engine.analyze_iterator(texts, language="en", batch_size=128)
+        else:
+            found = (engine.analyze(text, language="en") for text in texts)
+        for results in found:
             spans.append([(r.entity_type, r.start, r.end, float(r.score)) for r in results])
         texts_count += len(texts)
         ids = by_request.get(env.get("request_id", ""))
@@ -239,8 +267,13 @@ def worker_presidio(corpus: Path, truth_file: Path, limit: int | None) -> dict[s
     }
 
 
-def run_worker(side: str, corpus: Path, limit: int | None) -> dict[str, Any]:
+def run_worker(
+    side: str, corpus: Path, limit: int | None, pii: str = "auto", batch: bool = False
+) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", side, "--corpus", str(corpus)]
+    cmd += ["--pii", pii]
+    if batch:
+        cmd.append("--presidio-batch")
     if limit is not None:
         cmd += ["--limit", str(limit)]
     print(f"running {side} ...", file=sys.stderr, flush=True)
@@ -375,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
         metavar="K",
         help="run Presidio on the first K requests only and extrapolate",
     )
+    parser.add_argument("--pii", choices=("auto", "full", "patterns"), default="auto")
+    parser.add_argument(
+        "--presidio-batch", action="store_true", help="time Presidio's BatchAnalyzerEngine"
+    )
     parser.add_argument("--worker", choices=("sovscan", "presidio"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
@@ -383,9 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         truth_file = Path(gen_chat_corpus.truth_path(args.corpus))
         if args.worker == "sovscan":
-            data = worker_sovscan(args.corpus, truth_file)
+            data = worker_sovscan(args.corpus, truth_file, args.pii)
         else:
-            data = worker_presidio(args.corpus, truth_file, args.limit)
+            data = worker_presidio(args.corpus, truth_file, args.limit, args.presidio_batch)
         sys.stdout.write(json.dumps(data) + "\n")
         return 0
 
@@ -400,14 +437,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     truth = load_truth(Path(gen_chat_corpus.truth_path(corpus)))
 
-    results = [run_worker("sovscan", corpus, None)]
+    results = [run_worker("sovscan", corpus, None, args.pii)]
     sample = (
         args.presidio_sample
         if args.presidio_sample and args.presidio_sample < args.requests
         else None
     )
     if not args.skip_presidio:
-        results.append(run_worker("presidio", corpus, sample))
+        results.append(run_worker("presidio", corpus, sample, batch=args.presidio_batch))
     for side in results:
         summarise(side, truth)
 

@@ -342,7 +342,11 @@ class Scanner:
             fail_on=self.settings.fail_on,
             min_score=self.settings.min_score,
             include_responses=self.settings.include_responses,
-            timings={"seconds": round(elapsed, 3), **{k: float(v) for k, v in self.detector.stats.items()}},
+            timings={
+                "seconds": round(elapsed, 3),
+                **{k: float(v) for k, v in self.detector.stats.items()},
+                "ner_worker_peak_rss_mb": round(self.detector.ner.worker_peak_rss_mb, 1),
+            },
             notices=self.policy_set.notices() + self._register_notice(),
             waivers=self.policy_set.summaries(),
             adjustments=list(self.policy_set.adjustments),

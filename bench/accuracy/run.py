@@ -97,7 +97,15 @@ PRED_CATEGORY: dict[str, str] = {
         )
     },
     **{e: "BUSINESS_ID" for e in ("AU_ABN", "AU_ACN", "EU_VAT", "DE_VAT_ID", "IT_VAT_CODE")},
-    **{e: "CREDENTIAL" for e in ("API_KEY", "AWS_ACCESS_KEY", "JWT", "PRIVATE_KEY", "PASSWORD", "SECRET")},
+    **{
+        e: "CREDENTIAL"
+        for e in (
+            "API_KEY", "AWS_ACCESS_KEY", "JWT", "PRIVATE_KEY", "PASSWORD", "SECRET",
+            # provider-specific key entities (rules/recognizers/credentials.yaml)
+            "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "AWS_SECRET_KEY", "AZURE_API_KEY",
+            "HUGGINGFACE_TOKEN",
+        )
+    },
 }  # fmt: skip
 
 

@@ -700,7 +700,8 @@ def _eu_vat() -> CheckedRecognizer:
     return CheckedRecognizer(
         entity="EU_VAT",
         name="SovEuVatRecognizer",
-        patterns=[("eu_vat", r"\b(?:" + countries + r") ?[A-Z0-9+*]{8,12}\b", 0.45)],
+        # Every VAT number has digits; the look-ahead keeps "be finished" from being a candidate.
+        patterns=[("eu_vat", r"\b(?:" + countries + r") ?(?=[A-Z+*]*\d)[A-Z0-9+*]{8,12}\b", 0.45)],
         check=valid_eu_vat,
         context=["vat", "btw", "tva", "ust-idnr", "ust", "iva", "mwst", "moms", "alv", "nip", "vat number"],
         boost=0.4,
@@ -1194,7 +1195,7 @@ class NameCueRecognizer(EntityRecognizer):
     """PERSON: capitalised words right after a phrase that announces a name (see ``_NAME_CUES``)."""
 
     # What a text must contain for this recognizer to match (the detector skips other texts).
-    prefilter = "|".join(f"(?:{cue})" for cue, _ in _NAME_CUES)
+    prefilter = "|".join(f"(?:{cue}(?:{_NAME}))" for cue, _ in _NAME_CUES)
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["PERSON"], name="SovNameCueRecognizer", supported_language="en")

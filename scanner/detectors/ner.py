@@ -68,6 +68,18 @@ def _work(texts: list[str]) -> list[list[RawEntity]]:
     return run_ner(_worker_nlp, texts)
 
 
+def _peak_rss_mb(process: Any) -> float:
+    """A worker's peak resident memory (Linux ``VmHWM``); 0 where it cannot be read."""
+    try:
+        with open(f"/proc/{process.pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
 class NerRunner:
     """NER over batches of texts; lazily loads the model (in-process) or starts the pool."""
 
@@ -76,6 +88,7 @@ class NerRunner:
         self.jobs = max(1, jobs)
         self._nlp: Any = None
         self._pool: Any = None
+        self.worker_peak_rss_mb = 0.0
 
     def __call__(self, texts: Sequence[str]) -> list[list[RawEntity]]:
         return self.submit(texts)()
@@ -112,6 +125,8 @@ class NerRunner:
 
     def close(self) -> None:
         if self._pool is not None:
+            workers = [_peak_rss_mb(p) for p in self._pool._pool]
+            self.worker_peak_rss_mb = max([self.worker_peak_rss_mb, *workers])
             self._pool.close()
             self._pool.join()
             self._pool = None

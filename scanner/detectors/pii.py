@@ -433,31 +433,45 @@ class _Trigger:
         return any(c.search(text) for c in self.compiled)
 
 
+def _compile(pattern: str, flags: int) -> Any:
+    """The standard library's engine where it accepts the pattern (faster here), else ``regex``
+    (Presidio's engine, for syntax only it supports)."""
+    import regex
+
+    try:
+        return re.compile(pattern, flags)
+    except re.error:
+        return regex.compile(pattern, flags)
+
+
 def _trigger_for(recognizers: Iterable[Any]) -> _Trigger:
     """What a text must contain for some recognizer to match it: each pattern recognizer's own
     regexes (deny lists included: Presidio turns them into patterns), a cheap superset for the
     recognizers whose patterns are slow to search (URLs, e-mail, phone numbers), the ``prefilter``
     a custom recognizer declares, and a broad fallback (digits, "@", URLs) for any recognizer that
     declares nothing. A text that matches none of them skips the analyzer."""
-    import regex
 
     cheap: list[str] = []
+    declared: list[str] = []
     exact: list[str] = []
     for rec in recognizers:
-        declared = getattr(rec, "prefilter", None)
+        prefilter = getattr(rec, "prefilter", None)
         gate = _GATES.get(type(rec).__name__)
         patterns = getattr(rec, "patterns", None)
-        if isinstance(declared, str):
-            exact.append(declared)
+        if isinstance(prefilter, str):
+            declared.append(prefilter)
         elif gate is not None:
             cheap.append(gate)
         elif patterns:
             exact.extend(p.regex for p in patterns)
         else:
             cheap.append(_BASE_TRIGGER)
-    flags = regex.IGNORECASE | regex.MULTILINE
+    # Presidio matches patterns with these flags; a declared prefilter carries its own.
+    presidio_flags = int(re.IGNORECASE | re.MULTILINE | re.DOTALL)
     compiled = [re.compile("|".join(dict.fromkeys(cheap)), re.IGNORECASE)] if cheap else []
-    compiled += [regex.compile(p, flags) for p in dict.fromkeys(exact)]
+    compiled += [_compile(p, 0) for p in dict.fromkeys(declared)]
+    compiled += [_compile(p, presidio_flags) for p in dict.fromkeys(exact)]
+    # The cheapest and most often matching first: any() stops at the first hit.
     return _Trigger(compiled)
 
 
