@@ -6,6 +6,7 @@ findings themselves). Per-file problems become ``ScanError`` values and the scan
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -111,6 +112,9 @@ class Scanner:
     def scan(self, paths: list[str]) -> ScanResult:
         started = time.perf_counter()
         excluded = {os.path.realpath(p) for p in self.settings.exclude_files}
+        if self.settings.pii_mode != "patterns" and self._input_bytes(paths) >= _EARLY_POOL_BYTES:
+            # A large scan will need the NER workers: let them load their models meanwhile.
+            self.detector.ner.start()
         try:
             for display, real, explicit in iter_files(paths):
                 if excluded and not explicit and os.path.realpath(real) in excluded:
@@ -119,6 +123,15 @@ class Scanner:
         finally:
             self.detector.close()
         return self.result(time.perf_counter() - started)
+
+    @staticmethod
+    def _input_bytes(paths: list[str]) -> int:
+        total = 0
+        for _, real, _ in iter_files(paths):
+            if real != "-":
+                with contextlib.suppress(OSError):
+                    total += os.path.getsize(real)
+        return total
 
     def _open(self, real: str) -> tuple[BinaryIO, _HashingReader | None]:
         if real == "-":
@@ -351,6 +364,9 @@ class Scanner:
             waivers=self.policy_set.summaries(),
             adjustments=list(self.policy_set.adjustments),
         )
+
+
+_EARLY_POOL_BYTES = 4 * 1024 * 1024
 
 
 def _reason_kind(reason: str) -> str:

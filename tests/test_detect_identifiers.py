@@ -465,3 +465,14 @@ def test_long_texts_skip_presidios_per_result_context_pass() -> None:
     long_text = "row 12345678 ok; " * 500
     results = recognizer.analyze(long_text, ["AU_DRIVER_LICENCE"])
     assert len(results) == 500 and all(r.recognition_metadata.get(flag) for r in results)
+
+
+def test_international_phone_whose_digits_pass_a_tfn_checksum_stays_a_phone(detector: PiiDetector) -> None:
+    text = "They can be reached on +61 429 954 048 during business hours."
+    spans = spans_of(detector, text)
+    assert covering(spans, text, "+61 429 954 048", "PHONE_NUMBER")
+    assert not [s for s in spans if s.entity == "AU_TFN"]
+    # The same digits written as a TFN are still a TFN.
+    assert covering(
+        spans_of(detector, "My TFN is 429 954 048."), "My TFN is 429 954 048.", "429 954 048", "AU_TFN"
+    )

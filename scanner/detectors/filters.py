@@ -304,7 +304,7 @@ def filter_spans(
         if span.score < rules.thresholds.get(entity, 0.0):
             continue
         kept.append(span)
-    kept = _resolve_conflicts(kept)
+    kept = _resolve_conflicts(kept, text)
     if certain == "PERSON" and not any(s.entity == "PERSON" for s in kept):
         stripped = text.strip()
         if (
@@ -344,12 +344,22 @@ class _Intervals:
         return i > 0 and self.max_end[i - 1] > start
 
 
-def _resolve_conflicts(spans: list[Span]) -> list[Span]:
+def _resolve_conflicts(spans: list[Span], text: str = "") -> list[Span]:
     """NER yields to patterns, a phone reading to a validated identifier; one reading per value.
+
+    Except: an international phone number ("+61 429 954 048") whose national digits happen to
+    pass an identifier's checksum stays a phone number — identifiers are not written after a
+    country calling code.
 
     Sorted-interval lookups keep this O(n log n): texts such as tables and logs can yield
     thousands of candidate spans.
     """
+    international = [s for s in spans if s.entity == "PHONE_NUMBER" and text[s.start : s.start + 1] == "+"]
+    spans = [
+        s
+        for s in spans
+        if not (s.entity in _VALIDATED and any(p.start < s.start and s.end <= p.end for p in international))
+    ]
     patterns = _Intervals(s for s in spans if s.entity not in _NER)
     validated = _Intervals(s for s in spans if s.entity in _VALIDATED)
     best_validated: dict[tuple[int, int], float] = {}

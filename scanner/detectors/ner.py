@@ -101,7 +101,7 @@ class NerRunner:
         """
         if not texts:
             return list
-        if self.jobs > 1 and len(texts) >= POOL_MIN_TEXTS:
+        if self.jobs > 1 and (self._pool is not None or len(texts) >= POOL_MIN_TEXTS):
             pool = self._get_pool()
             chunks = [list(texts[i : i + _SUB_BATCH]) for i in range(0, len(texts), _SUB_BATCH)]
             pending = pool.map_async(_work, chunks)
@@ -113,6 +113,16 @@ class NerRunner:
         if self._nlp is None:
             self._nlp = load_ner(self.model)
         return self._nlp
+
+    def start(self, wait: bool = False) -> None:
+        """Load the model where NER will run: the worker pool (started now, so that the workers
+        load their models while the caller reads and pattern-scans), or this process."""
+        if self.jobs > 1:
+            pool = self._get_pool()
+            if wait:
+                pool.map(_work, [["warm up"]] * self.jobs)
+        elif wait:
+            self._in_process()
 
     def _get_pool(self) -> Any:
         if self._pool is None:

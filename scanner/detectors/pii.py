@@ -226,7 +226,9 @@ class PiiDetector:
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
 
     def warm_up(self) -> None:
-        self.analyze_texts(["warm up"], ner=True)
+        """Build the analyzer and load the NER model(s) now, not on the first text."""
+        self.analyze_texts(["warm up"], ner=False)
+        self.ner.start(wait=True)
 
     def close(self) -> None:
         self.ner.close()
