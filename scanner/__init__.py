@@ -17,7 +17,12 @@ __all__ = ["__version__", "detect_text", "scan_paths"]
 
 
 def scan_paths(paths: list[str], settings: Settings | None = None) -> ScanResult:
-    """Scan files, directories or ``-`` (stdin) and return the result (no files written)."""
+    """Scan files, directories or ``-`` (stdin) and return the result (no files written).
+
+    Large scans run NER in worker processes (``Settings.jobs``, default: all cores), started with
+    ``forkserver``: as with any multiprocessing code, call this from under
+    ``if __name__ == "__main__":`` in a script, or pass ``Settings(jobs=1)``.
+    """
     from scanner.config import Settings
     from scanner.pipeline import Scanner
 

@@ -2,4 +2,5 @@
 
 from scanner.cli import main
 
-main()
+if __name__ == "__main__":  # NER worker processes import this module too
+    main()
