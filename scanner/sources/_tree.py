@@ -16,13 +16,14 @@ import tomllib
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
 from scanner.errors import SourceError
 from scanner.models import Location, Skipped
 from scanner.sources._settings import Context, Found, env_found, key_found
+from scanner.sources._text import read_text
 
 
 @dataclass
@@ -104,6 +105,21 @@ def parse_yaml(text: str, line_offset: int = 0) -> list[Node]:
     if line_offset:
         _shift(out, line_offset)
     return out
+
+
+def read_yaml(stream: BinaryIO, path: str) -> tuple[str, list[Node]] | Skipped:
+    """A config file's text and YAML documents, or the ``Skipped`` that says why not (undecodable
+    text, an unrendered Helm/Go template). Other YAML errors raise ``SourceError``."""
+    text, problem = read_text(stream, path)
+    if problem is not None:
+        return problem
+    try:
+        return text, parse_yaml(text)
+    except SourceError as exc:
+        skip = template_skip(exc, text, path)
+        if skip is None:
+            raise
+        return skip
 
 
 def template_skip(exc: SourceError, text: str, path: str) -> Skipped | None:

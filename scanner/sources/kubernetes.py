@@ -14,11 +14,9 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
-from scanner.errors import SourceError
 from scanner.models import Record, Skipped
 from scanner.sources._settings import Context, Found, build_all, env_found, key_found, make_context
-from scanner.sources._text import read_text
-from scanner.sources._tree import Mapping, Node, Scalar, Sequence, escape, parse_yaml, template_skip, walk
+from scanner.sources._tree import Mapping, Node, Scalar, Sequence, escape, parse_yaml, read_yaml, walk
 
 if TYPE_CHECKING:
     from scanner.sources import ReadOptions
@@ -36,18 +34,11 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
-    text, problem = read_text(stream, path)
-    if problem is not None:
-        yield problem
+    loaded = read_yaml(stream, path)
+    if isinstance(loaded, Skipped):
+        yield loaded
         return
-    try:
-        docs = parse_yaml(text)
-    except SourceError as exc:
-        skip = template_skip(exc, text, path)
-        if skip is None:
-            raise
-        yield skip
-        return
+    text, docs = loaded
     ctx = make_context(path, text, NAME)
     maps, secrets = _objects(docs)
     found: list[Found] = []
