@@ -87,6 +87,24 @@ def _looks_like_lines(data: bytes) -> bool:
     return False
 
 
+def iter_entries(
+    stream: BinaryIO, path: str, options: ReadOptions, wrapper: str, marker: str
+) -> Iterator[tuple[Item, str, Any] | Skipped]:
+    """(item, pointer, entry) for every entry of a JSON export: the items themselves, or the
+    elements of a page object's ``wrapper`` list (an API page such as ``{"runs": [...]}``) when
+    the item is not itself an entry (it has no ``marker`` key)."""
+    for item in iter_json(stream, path, options):
+        if isinstance(item, Skipped):
+            yield item
+            continue
+        value = item.value
+        if isinstance(value, dict) and isinstance(value.get(wrapper), list) and marker not in value:
+            for i, entry in enumerate(value[wrapper]):
+                yield item, f"{item.pointer}/{wrapper}/{i}", entry
+        else:
+            yield item, item.pointer, value
+
+
 def iter_json(
     stream: BinaryIO,
     path: str,

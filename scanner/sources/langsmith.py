@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import Item, head_text, iter_json, label, obj, record_from, text, type_name
+from scanner.sources._common import Item, head_text, iter_entries, label, obj, record_from, text, type_name
 from scanner.sources._targets import provider_from_model, split_model, target_for
 from scanner.sources.bodies import ParsedBody, _content, join, parse_body
 from scanner.sources.responses import parse_response
@@ -65,19 +65,15 @@ def sniff(head: bytes, name: str) -> bool:
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
     index = 0
-    for item in iter_json(stream, path, options):
-        if isinstance(item, Skipped):
-            yield item
+    for entry in iter_entries(stream, path, options, "runs", "run_type"):
+        if isinstance(entry, Skipped):
+            yield entry
             continue
-        value = item.value
-        runs: list[tuple[str, Any]] = [(item.pointer, value)]
-        if isinstance(value, dict) and isinstance(value.get("runs"), list) and "run_type" not in value:
-            runs = [(f"{item.pointer}/runs/{i}", run) for i, run in enumerate(value["runs"])]
-        for where, run in runs:
-            for out in _records(run, item, where, path, index, options):
-                if isinstance(out, Record):
-                    index += 1
-                yield out
+        item, where, run = entry
+        for out in _records(run, item, where, path, index, options):
+            if isinstance(out, Record):
+                index += 1
+            yield out
 
 
 def _records(

@@ -17,7 +17,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import Item, head_text, iter_json, maybe_json, obj, record_from, text, type_name
+from scanner.sources._common import (
+    Item,
+    head_text,
+    iter_entries,
+    maybe_json,
+    obj,
+    record_from,
+    text,
+    type_name,
+)
 from scanner.sources._targets import split_model, target_for
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
@@ -54,19 +63,15 @@ def sniff(head: bytes, name: str) -> bool:
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
     index = 0
-    for item in iter_json(stream, path, options):
-        if isinstance(item, Skipped):
-            yield item
+    for entry in iter_entries(stream, path, options, "data", "call_type"):
+        if isinstance(entry, Skipped):
+            yield entry
             continue
-        value = item.value
-        rows: list[tuple[str, Any]] = [(item.pointer, value)]
-        if isinstance(value, dict) and isinstance(value.get("data"), list) and "call_type" not in value:
-            rows = [(f"{item.pointer}/data/{i}", row) for i, row in enumerate(value["data"])]
-        for where, row in rows:
-            for out in _records(row, item, where, path, index, options):
-                if isinstance(out, Record):
-                    index += 1
-                yield out
+        item, where, row = entry
+        for out in _records(row, item, where, path, index, options):
+            if isinstance(out, Record):
+                index += 1
+            yield out
 
 
 def _records(
