@@ -11,7 +11,7 @@ Malformed lines become ``Skipped`` with their line number; a malformed whole doc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -87,22 +87,46 @@ def _looks_like_lines(data: bytes) -> bool:
     return False
 
 
-def iter_entries(
-    stream: BinaryIO, path: str, options: ReadOptions, wrapper: str, marker: str
-) -> Iterator[tuple[Item, str, Any] | Skipped]:
-    """(item, pointer, entry) for every entry of a JSON export: the items themselves, or the
-    elements of a page object's ``wrapper`` list (an API page such as ``{"runs": [...]}``) when
-    the item is not itself an entry (it has no ``marker`` key)."""
-    for item in iter_json(stream, path, options):
+EntryRecords = Callable[[Any, Item, str, str, int, "ReadOptions"], Iterator[Record | Skipped]]
+
+
+def read_entries(
+    stream: BinaryIO,
+    path: str,
+    options: ReadOptions,
+    entries: Callable[[Item], Iterable[tuple[str, Any]]],
+    records: EntryRecords,
+    *,
+    strip_prefix: bool = False,
+) -> Iterator[Record | Skipped]:
+    """The read loop of the JSON export formats: each item of the file, the entries
+    ``entries(item)`` finds in it as (pointer, value), and the records ``records(value, item,
+    pointer, path, index, options)`` makes of each, numbered across the file."""
+    index = 0
+    for item in iter_json(stream, path, options, strip_prefix=strip_prefix):
         if isinstance(item, Skipped):
             yield item
             continue
+        for where, value in entries(item):
+            for out in records(value, item, where, path, index, options):
+                if isinstance(out, Record):
+                    index += 1
+                yield out
+
+
+def paged(wrapper: str, marker: str) -> Callable[[Item], Iterator[tuple[str, Any]]]:
+    """Entries of an export that may come as API pages: the item itself, or the elements of its
+    ``wrapper`` list (``{"runs": [...]}``) when the item is not itself an entry (no ``marker``)."""
+
+    def entries(item: Item) -> Iterator[tuple[str, Any]]:
         value = item.value
         if isinstance(value, dict) and isinstance(value.get(wrapper), list) and marker not in value:
             for i, entry in enumerate(value[wrapper]):
-                yield item, f"{item.pointer}/{wrapper}/{i}", entry
+                yield f"{item.pointer}/{wrapper}/{i}", entry
         else:
-            yield item, item.pointer, value
+            yield item.pointer, value
+
+    return entries
 
 
 def iter_json(

@@ -25,9 +25,9 @@ from scanner.models import Location, Record, Skipped
 from scanner.sources._common import (
     Item,
     head_text,
-    iter_json,
     label,
     maybe_json,
+    read_entries,
     record_from,
     text,
     type_name,
@@ -59,16 +59,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
-    index = 0
-    for item in iter_json(stream, path, options):
-        if isinstance(item, Skipped):
-            yield item
-            continue
-        for where, value in _unwrap(item):
-            for out in _records(value, item, where, path, index, options):
-                if isinstance(out, Record):
-                    index += 1
-                yield out
+    return read_entries(stream, path, options, _unwrap, _records)
 
 
 def _unwrap(item: Item) -> Iterator[tuple[str, Any]]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import Item, head_text, iter_json, maybe_json, record_from, text, type_name
+from scanner.sources._common import Item, head_text, maybe_json, read_entries, record_from, text, type_name
 from scanner.sources._targets import bedrock_url
 from scanner.sources.bodies import ParsedBody, join, parse_body
 from scanner.sources.responses import parse_response
@@ -48,16 +48,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
-    index = 0
-    for item in iter_json(stream, path, options, strip_prefix=True):
-        if isinstance(item, Skipped):
-            yield item
-            continue
-        for where, value in _unwrap(item):
-            for out in _records(value, item, where, path, index, options):
-                if isinstance(out, Record):
-                    index += 1
-                yield out
+    return read_entries(stream, path, options, _unwrap, _records, strip_prefix=True)
 
 
 def _unwrap(item: Item) -> Iterator[tuple[str, Any]]:

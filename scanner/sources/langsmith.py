@@ -17,7 +17,17 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.models import Location, Record, Skipped
-from scanner.sources._common import Item, head_text, iter_entries, label, obj, record_from, text, type_name
+from scanner.sources._common import (
+    Item,
+    head_text,
+    label,
+    obj,
+    paged,
+    read_entries,
+    record_from,
+    text,
+    type_name,
+)
 from scanner.sources._targets import provider_from_model, split_model, target_for
 from scanner.sources.bodies import ParsedBody, _content, join, parse_body
 from scanner.sources.responses import parse_response
@@ -64,16 +74,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
-    index = 0
-    for entry in iter_entries(stream, path, options, "runs", "run_type"):
-        if isinstance(entry, Skipped):
-            yield entry
-            continue
-        item, where, run = entry
-        for out in _records(run, item, where, path, index, options):
-            if isinstance(out, Record):
-                index += 1
-            yield out
+    return read_entries(stream, path, options, paged("runs", "run_type"), _records)
 
 
 def _records(

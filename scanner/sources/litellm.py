@@ -20,9 +20,10 @@ from scanner.models import Location, Record, Skipped
 from scanner.sources._common import (
     Item,
     head_text,
-    iter_entries,
     maybe_json,
     obj,
+    paged,
+    read_entries,
     record_from,
     text,
     type_name,
@@ -62,16 +63,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
-    index = 0
-    for entry in iter_entries(stream, path, options, "data", "call_type"):
-        if isinstance(entry, Skipped):
-            yield entry
-            continue
-        item, where, row = entry
-        for out in _records(row, item, where, path, index, options):
-            if isinstance(out, Record):
-                index += 1
-            yield out
+    return read_entries(stream, path, options, paged("data", "call_type"), _records)
 
 
 def _records(
