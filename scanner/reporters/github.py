@@ -21,7 +21,6 @@ from scanner.models import Finding, ScanResult, Severity
 PER_LEVEL = 10
 SUMMARY_ROWS = 50
 SUMMARY_BUDGET = 900_000
-_COMPRESSED = (".gz", ".zst", ".zstd")
 
 COMMANDS = {
     Severity.CRITICAL: "error",
@@ -43,7 +42,7 @@ def escape_property(text: str) -> str:
 def annotation(f: Finding) -> str:
     props = [f"file={escape_property(f.location.path)}"]
     line = f.location.first_line
-    compressed = f.location.path.lower().endswith(_COMPRESSED)
+    compressed = f.location.compressed
     if line is not None and not compressed:
         props.append(f"line={line}")
     props.append(f"title={escape_property(f'{f.control_id} ({f.severity.value}): {f.title}')}")

@@ -38,7 +38,6 @@ FINGERPRINT_KEY = "sovscanFingerprint/v1"
 MAX_RESULTS = 25_000
 MAX_TAGS = 20
 MAX_EVIDENCE_LOCATIONS = 50
-_COMPRESSED = (".gz", ".zst", ".zstd")
 
 LEVELS = {
     Severity.CRITICAL: "error",
@@ -122,7 +121,7 @@ def _location(f: Finding) -> dict[str, Any]:
         artifact["uriBaseId"] = "%SRCROOT%"
     physical: dict[str, Any] = {"artifactLocation": artifact}
     line = loc.first_line
-    if line is not None and line >= 1 and not loc.path.lower().endswith(_COMPRESSED):
+    if line is not None and line >= 1 and not loc.compressed:
         physical["region"] = {"startLine": line}
     logical: list[dict[str, Any]] = []
     if loc.pointer:
@@ -148,7 +147,7 @@ def _message(f: Finding) -> str:
     loc = f.location
     if loc.pointer:
         parts.append(f"Record at {loc.pointer}.")
-    if loc.first_line is not None and loc.path.lower().endswith(_COMPRESSED):
+    if loc.first_line is not None and loc.compressed:
         parts.append(f"Line {loc.first_line} of the decompressed file.")
     return " ".join(parts)
 

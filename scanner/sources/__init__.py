@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO
 
-from scanner.models import Record, Skipped
+from scanner.models import COMPRESSED_SUFFIXES, Record, Skipped
 from scanner.sources import (
     azure,
     bedrock,
@@ -62,7 +62,6 @@ FORMATS: dict[str, ModuleType] = {
     structured.NAME: structured,
 }
 
-_COMPRESSED = (".gz", ".zst", ".zstd")
 _SKIP_DIRS = {
     ".git",
     ".hg",
@@ -84,10 +83,6 @@ class ReadOptions:
     include_responses: bool = False
 
 
-def format_names() -> list[str]:
-    return list(FORMATS)
-
-
 def sniff(head: bytes, name: str) -> ModuleType | None:
     for module in FORMATS.values():
         if module.sniff(head, name):
@@ -98,7 +93,7 @@ def sniff(head: bytes, name: str) -> ModuleType | None:
 def is_candidate(name: str) -> bool:
     """Would any format read a file of this name? Used when walking directories."""
     base = name.lower()
-    for suffix in _COMPRESSED:
+    for suffix in COMPRESSED_SUFFIXES:
         if base.endswith(suffix):
             base = base[: -len(suffix)]
             break

@@ -63,14 +63,6 @@ def wrap_decompress(raw: Any) -> BinaryIO:
     return result
 
 
-def compression_of(head: bytes) -> str | None:
-    if head[:2] == GZIP_MAGIC:
-        return "gzip"
-    if head[:4] == ZSTD_MAGIC:
-        return "zstd"
-    return None
-
-
 def peek_head(stream: BinaryIO, size: int = HEAD_BYTES) -> bytes:
     """The first ``size`` decompressed bytes, without consuming them."""
     peek = getattr(stream, "peek", None)
