@@ -36,6 +36,7 @@ from typing import Any
 
 from scanner.catalog import Catalog
 from scanner.detectors.ner import NER_ENTITIES, NER_SCORE, NerRunner
+from scanner.detectors.prefilter import RegexGate
 from scanner.errors import ConfigError
 from scanner.models import Detection, Segment
 from scanner.redact import protect
@@ -223,8 +224,9 @@ class PiiDetector:
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
 
     def warm_up(self) -> None:
-        """Build the analyzer and load the NER model(s) now, not on the first text."""
-        self.analyze_texts(["warm up"], ner=False)
+        """Build the analyzer, compile every recognizer's patterns (Presidio compiles them on
+        first use) and load the NER model(s) now, not on the first texts."""
+        self.analyzer.analyze(text="warm up 0400 000 000 a@example.com", language="en")
         self.ner.start(wait=True)
 
     def close(self) -> None:
@@ -367,10 +369,13 @@ class PiiDetector:
         contexts = [self._filters.field_context(f) if f else None for _, f in items]
         out: list[tuple[Span, ...]] = [() for _ in texts]
         pieces: list[tuple[int, int, str]] = []
+        wanted: list[list[str]] = [[] for _ in texts]
         for i, text in enumerate(texts):
-            if not trigger.search(text):
+            entities = trigger.candidates(text)
+            if not entities:
                 self.stats["prefiltered"] += 1
                 continue
+            wanted[i] = sorted(entities)
             for offset, piece in _chunks(text):
                 pieces.append((i, offset, piece))
         found: list[dict[tuple[str, int, int], Span]] = [{} for _ in texts]
@@ -380,7 +385,11 @@ class PiiDetector:
         for (index, offset, piece), (_, nlp_artifacts) in zip(pieces, artifacts, strict=True):
             self.stats["pattern_analysed"] += 1
             results = analyzer.analyze(
-                text=piece, language="en", nlp_artifacts=nlp_artifacts, context=contexts[index] or None
+                text=piece,
+                language="en",
+                entities=wanted[index],
+                nlp_artifacts=nlp_artifacts,
+                context=contexts[index] or None,
             )
             for r in results:
                 if r.score < self.min_score or r.end <= r.start:
@@ -423,13 +432,23 @@ class PiiDetector:
 
 
 class _Trigger:
-    """A necessary condition for any pattern result: some of these regexes matches the text."""
+    """A necessary condition for each recognizer's results: one of its regexes matches the text
+    (all checked in one pass, ``prefilter.RegexGate``)."""
 
-    def __init__(self, compiled: list[Any]) -> None:
+    def __init__(self, compiled: list[Any], entities: list[frozenset[str]]) -> None:
         self.compiled = compiled
+        self.entities = entities  # per regex: the entities of the recognizers it stands for
+        self.gate = RegexGate(compiled)
 
     def search(self, text: str) -> bool:
-        return any(c.search(text) for c in self.compiled)
+        return self.gate.search(text)
+
+    def candidates(self, text: str) -> frozenset[str]:
+        """The entities whose recognizers could match ``text`` (empty: none can)."""
+        found = self.gate.matching(text)
+        if not found:
+            return frozenset()
+        return frozenset().union(*(self.entities[i] for i in found))
 
 
 def _compile(pattern: str, flags: int) -> Any:
@@ -444,34 +463,44 @@ def _compile(pattern: str, flags: int) -> Any:
 
 
 def _trigger_for(recognizers: Iterable[Any]) -> _Trigger:
-    """What a text must contain for some recognizer to match it: each pattern recognizer's own
-    regexes (deny lists included: Presidio turns them into patterns), a cheap superset for the
-    recognizers whose patterns are slow to search (URLs, e-mail), the ``prefilter``
-    a custom recognizer declares, and a broad fallback (digits, "@", URLs) for any recognizer that
-    declares nothing. A text that matches none of them skips the analyzer."""
+    """What a text must contain for each recognizer to match it: its own regexes (deny lists
+    included: Presidio turns them into patterns), a cheap superset for the recognizers whose
+    patterns are slow to search (URLs, e-mail), the ``prefilter`` a custom recognizer declares, and
+    a broad fallback (digits, "@", URLs) for any recognizer that declares nothing. A text that
+    matches none of them skips the analyzer; one that matches is analysed only for the entities of
+    the recognizers whose conditions hold."""
 
-    cheap: list[str] = []
-    declared: list[str] = []
-    exact: list[str] = []
+    cheap: dict[str, set[str]] = {}
+    declared: dict[str, set[str]] = {}
+    exact: dict[str, set[str]] = {}
     for rec in recognizers:
+        entities = set(rec.supported_entities)
         prefilter = getattr(rec, "prefilter", None)
         gate = _GATES.get(type(rec).__name__)
         patterns = getattr(rec, "patterns", None)
         if isinstance(prefilter, str):
-            declared.append(prefilter)
+            declared.setdefault(prefilter, set()).update(entities)
         elif gate is not None:
-            cheap.append(gate)
+            cheap.setdefault(gate, set()).update(entities)
         elif patterns:
-            exact.extend(p.regex for p in patterns)
+            for p in patterns:
+                exact.setdefault(p.regex, set()).update(entities)
         else:
-            cheap.append(_BASE_TRIGGER)
+            cheap.setdefault(_BASE_TRIGGER, set()).update(entities)
     # Presidio matches patterns with these flags; a declared prefilter carries its own.
     presidio_flags = int(re.IGNORECASE | re.MULTILINE | re.DOTALL)
-    compiled = [re.compile("|".join(dict.fromkeys(cheap)), re.IGNORECASE)] if cheap else []
-    compiled += [_compile(p, 0) for p in dict.fromkeys(declared)]
-    compiled += [_compile(p, presidio_flags) for p in dict.fromkeys(exact)]
-    # The cheapest and most often matching first: any() stops at the first hit.
-    return _Trigger(compiled)
+    compiled: list[Any] = []
+    owners: list[frozenset[str]] = []
+    for pattern, entities in cheap.items():
+        compiled.append(re.compile(pattern, re.IGNORECASE))
+        owners.append(frozenset(entities))
+    for pattern, entities in declared.items():
+        compiled.append(_compile(pattern, 0))
+        owners.append(frozenset(entities))
+    for pattern, entities in exact.items():
+        compiled.append(_compile(pattern, presidio_flags))
+        owners.append(frozenset(entities))
+    return _Trigger(compiled, owners)
 
 
 def _units(text: str) -> Iterable[tuple[int, str]]:

@@ -72,10 +72,17 @@ _NON_TEXT_KEYS = {
 
 
 def ptr_escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+    """One JSON-pointer reference token (RFC 6901: ``~`` → ``~0``, ``/`` → ``~1``)."""
+    if isinstance(token, int):
+        return str(token)
+    if "~" in token or "/" in token:
+        return token.replace("~", "~0").replace("/", "~1")
+    return token
 
 
 def join(pointer: str, *tokens: str | int) -> str:
+    if len(tokens) == 1:
+        return f"{pointer}/{ptr_escape(tokens[0])}"
     return pointer + "".join("/" + ptr_escape(t) for t in tokens)
 
 
@@ -99,7 +106,7 @@ class ParsedBody:
     unscanned_parts: int = 0
 
     def text(self, pointer: str, role: str, value: Any) -> None:
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value and not value.isspace():
             self.segments.append(Segment(pointer, role, value))
 
     def strings(self, pointer: str, role: str, value: Any, depth: int = 0) -> None:

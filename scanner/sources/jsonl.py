@@ -60,7 +60,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         if line is None:
             yield Skipped(loc, f"line longer than {options.max_line_bytes} bytes")
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         obj, problem = decode_line(line)
         if problem:
