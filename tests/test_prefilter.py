@@ -97,6 +97,10 @@ def test_untranslatable_patterns_are_refused(pattern: str) -> None:
     assert to_re2(pattern, re.VERBOSE if "(?x)" in pattern else 0) is None
 
 
+def test_word_boundaries_are_kept_for_ascii_texts() -> None:
+    assert to_re2(r"\bTFN\b", re.IGNORECASE, ascii_text=True) == r"(?mi)\bTFN\b"
+
+
 def test_refused_and_rejected_patterns_are_still_searched() -> None:
     compiled = [re.compile(r"(?>ab)c"), re.compile(r"x++y"), re.compile(r"\d{2}")]
     gate = RegexGate(compiled)
@@ -108,9 +112,11 @@ def test_refused_and_rejected_patterns_are_still_searched() -> None:
 
 # -- exactness on real recognizer regexes ---------------------------------------------------------
 def test_every_recognizer_regex_takes_part(gate: RegexGate) -> None:
-    # Most regexes go into the RE2 set; the rest are searched on every text.
-    assert len(gate.members) - 1 + len(gate._always) == len(gate.compiled)
-    assert len(gate._always) <= 5
+    # Most regexes go into the RE2 sets; the rest are searched on every text.
+    for rset in (gate._ascii, gate._unicode):
+        assert rset is not None
+        assert sorted(rset.members[:-1] + rset.always) == list(range(len(gate.compiled)))
+        assert len(rset.always) <= 5
 
 
 def test_gate_equals_one_by_one_on_sample_texts(gate: RegexGate, chat_corpus: Path) -> None:
@@ -152,9 +158,10 @@ def test_an_unanswered_set_match_falls_back_to_every_regex(gate: RegexGate, monk
         def Match(self, data: bytes) -> list[int]:
             return []  # what RE2 returns when its DFA runs out of memory: no sentinel
 
-    monkeypatch.setattr(gate, "_set", GaveUp())
-    text = "TFN 123 456 782 and jane@example.com"
-    assert sorted(gate.matching(text)) == one_by_one(gate, text) != []
+    for rset in (gate._ascii, gate._unicode):
+        monkeypatch.setattr(rset, "rset", GaveUp())
+    for text in ("TFN 123 456 782 and jane@example.com", "TFN 123 456 782 and zoë@example.com"):
+        assert sorted(gate.matching(text)) == one_by_one(gate, text) != []
 
 
 @st.composite

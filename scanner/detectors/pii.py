@@ -223,10 +223,15 @@ class PiiDetector:
             registry.add_recognizers_from_yaml(path)
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
 
+    def prepare(self) -> None:
+        """Build the analyzer and compile every recognizer's patterns (Presidio compiles them on
+        first use) now, not on the first texts."""
+        if self._analyzer is None:
+            self.analyzer.analyze(text="warm up 0400 000 000 a@example.com", language="en")
+
     def warm_up(self) -> None:
-        """Build the analyzer, compile every recognizer's patterns (Presidio compiles them on
-        first use) and load the NER model(s) now, not on the first texts."""
-        self.analyzer.analyze(text="warm up 0400 000 000 a@example.com", language="en")
+        """``prepare()``, and load the NER model(s) too."""
+        self.prepare()
         self.ner.start(wait=True)
 
     def close(self) -> None:

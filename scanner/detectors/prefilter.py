@@ -38,13 +38,14 @@ class _Unsupported(Exception):
     """The pattern cannot be turned into a sound RE2 superset."""
 
 
-def to_re2(pattern: str, flags: int = 0) -> str | None:
+def to_re2(pattern: str, flags: int = 0, ascii_text: bool = False) -> str | None:
     """An RE2 pattern matching at least every string ``re.compile(pattern, flags)`` matches
-    somewhere, or None when that cannot be guaranteed."""
+    somewhere, or None when that cannot be guaranteed. With ``ascii_text``, the superset need only
+    hold on ASCII texts, where Python's and RE2's word boundaries agree."""
     if flags & (re.VERBOSE | re.ASCII | re.LOCALE) or "[[:" in pattern:
         return None
     try:
-        body = _Translator(pattern).run()
+        body = _Translator(pattern, ascii_text).run()
     except _Unsupported:
         return None
     prefix = "m"  # ^ and $ at every line: a superset of Python's default ^ and $
@@ -56,8 +57,9 @@ def to_re2(pattern: str, flags: int = 0) -> str | None:
 
 
 class _Translator:
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, ascii_text: bool = False) -> None:
         self.p = pattern
+        self.ascii_text = ascii_text
         self.i = 0
         self.out: list[str] = []
         # Capturing groups, by number: translated text (None while open).
@@ -104,7 +106,9 @@ class _Translator:
         if e == "s":
             return f"[{_SPACE}]"
         if e in "bB":
-            return ""  # Unicode word boundaries: dropping the assertion widens the match
+            # On ASCII text both engines agree on word boundaries; elsewhere dropping the
+            # assertion widens the match.
+            return "\\" + e if self.ascii_text else ""
         if e == "Z":
             return r"\z"
         if e in "WDSA":
@@ -204,7 +208,7 @@ class _Translator:
                 if (at_start and p.startswith("(?<=", start)) or (at_end and p.startswith("(?=", start)):
                     inner = p[start + (4 if p[start + 2] == "<" else 3) : end - 1]
                     with contextlib.suppress(_Unsupported):
-                        self.out.append(f"(?:{_Translator(inner).run()})")
+                        self.out.append(f"(?:{_Translator(inner, self.ascii_text).run()})")
             return
         if p.startswith("(?#", self.i):
             end = p.find(")", self.i)
@@ -306,40 +310,61 @@ class _Translator:
         return f"{{{lo},{hi}}}"
 
 
+class _Re2Set:
+    """The RE2 set of the translatable regexes, plus the end sentinel."""
+
+    def __init__(self, compiled: Sequence[Any], ascii_text: bool) -> None:
+        import re2
+
+        options = re2.Options()
+        options.log_errors = False
+        options.max_mem = 64 << 20
+        self.rset = re2.Set.SearchSet(options)
+        self.always: list[int] = []  # searched on every text: no sound RE2 form
+        self.members: list[int] = []  # RE2 set index → index into ``compiled``
+        for index, regex in enumerate(compiled):
+            translated = (
+                to_re2(regex.pattern, regex.flags, ascii_text) if isinstance(regex.pattern, str) else None
+            )
+            if translated is None:
+                self.always.append(index)
+                continue
+            try:
+                self.rset.Add(translated)
+            except re2.error:
+                self.always.append(index)
+                continue
+            self.members.append(index)
+        # Matches at the end of every text: its absence means the DFA gave up part-way.
+        self.rset.Add(r"\z")
+        self.sentinel = len(self.members)
+        self.members.append(-1)
+        self.rset.Compile()
+
+    def candidates(self, data: bytes) -> list[int] | None:
+        """Indices that could match, or None when RE2 gave no answer."""
+        hits = self.rset.Match(data)
+        if self.sentinel not in hits:
+            return None
+        return [self.members[i] for i in hits if i != self.sentinel] + self.always
+
+
 class RegexGate:
-    """Tells whether any of ``compiled`` (Python regexes) matches a text, with one RE2 pass."""
+    """Tells which of ``compiled`` (Python regexes) match a text, with one RE2 pass.
+
+    Two sets: one for ASCII texts (word boundaries kept: both engines agree on them there) and one
+    for any other text (word boundaries dropped)."""
 
     def __init__(self, compiled: Sequence[Any]) -> None:
         self.compiled = list(compiled)
         self._all = list(range(len(self.compiled)))
-        self._always: list[int] = []  # searched on every text: no sound RE2 form
-        self.members: list[int] = []  # RE2 set index → index into ``compiled``
-        self._set: Any = None
+        self._ascii: _Re2Set | None = None
+        self._unicode: _Re2Set | None = None
         try:
-            import re2
+            self._ascii = _Re2Set(self.compiled, ascii_text=True)
+            self._unicode = _Re2Set(self.compiled, ascii_text=False)
         except ImportError:  # pragma: no cover - a declared dependency; the slow path still works
             return
-        options = re2.Options()
-        options.log_errors = False
-        options.max_mem = 64 << 20
-        rset = re2.Set.SearchSet(options)
-        for index, regex in enumerate(self.compiled):
-            translated = to_re2(regex.pattern, regex.flags) if isinstance(regex.pattern, str) else None
-            if translated is None:
-                self._always.append(index)
-                continue
-            try:
-                rset.Add(translated)
-            except re2.error:
-                self._always.append(index)
-                continue
-            self.members.append(index)
-        # Matches at the end of every text: its absence means the DFA gave up part-way.
-        rset.Add(r"\z")
-        self._sentinel = len(self.members)
-        self.members.append(-1)
-        rset.Compile()
-        self._set = rset
 
     def search(self, text: str) -> bool:
         """True when some regex matches ``text`` (exactly as searching them all would say)."""
@@ -357,13 +382,16 @@ class RegexGate:
         return found
 
     def _candidates(self, text: str) -> list[int]:
-        if self._set is None or _UNSAFE_TEXT.search(text):
+        if self._ascii is None or self._unicode is None:
             return self._all
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates from JSON escapes
+        if text.isascii():
+            answer = self._ascii.candidates(text.encode("ascii"))
+        elif _UNSAFE_TEXT.search(text):
             return self._all
-        hits = self._set.Match(data)
-        if self._sentinel not in hits:
-            return self._all  # the DFA ran out of memory: no answer, so check everything
-        return [self.members[i] for i in hits if i != self._sentinel] + self._always
+        else:
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates from JSON escapes
+                return self._all
+            answer = self._unicode.candidates(data)
+        return self._all if answer is None else answer  # None: the DFA ran out of memory
