@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -539,6 +540,31 @@ def _unique_code(n: int) -> str:
     return "".join(letters[:3]) + "-" + "".join(letters[3:])
 
 
+_SENTENCE_END = re.compile(r"([.!?])(?=\s|$)")
+
+
+def _distinct_sentences(text: str, code: str) -> str:
+    """Every sentence tagged with the request's code, so that no sentence (and no line) repeats
+    across requests either: a tool that caches sentences gains nothing in ``--unique`` mode."""
+    count = 0
+
+    def tag(match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f" (ref {code}-{_letters(count - 1)}){match.group(1)}"
+
+    return _SENTENCE_END.sub(tag, text)
+
+
+def _letters(n: int) -> str:
+    out = ""
+    while True:
+        n, r = divmod(n, 26)
+        out = chr(ord("a") + r) + out
+        if n == 0:
+            return out
+
+
 # --------------------------------------------------------------------------------------------------
 # Bodies.
 # --------------------------------------------------------------------------------------------------
@@ -670,11 +696,12 @@ class Generator:
             user, planted = self.user_turn(domain, not conv.history)
             if self.unique:
                 code = _unique_code(i)
-                conv.system = (
+                conv.system = _distinct_sentences(
                     f"{conv.app.system} Session context: workspace {code}, locale en-AU, "
-                    f"{rng.choice(SLOTS['weekday'])} {rng.randint(7, 19)}:{rng.randint(0, 59):02d}."
+                    f"{rng.choice(SLOTS['weekday'])} {rng.randint(7, 19)}:{rng.randint(0, 59):02d}.",
+                    code,
                 )
-                user = f"[ticket {code}] {user}"
+                user = _distinct_sentences(f"[ticket {code}] {user}", code)
             conv.history.append(("user", user))
             url, body = build_body(conv, rng)
             self.clock += timedelta(seconds=rng.uniform(0.2, 20.0))

@@ -94,3 +94,32 @@ def test_progress_callback_reports_records_and_bytes() -> None:
     assert calls and calls == sorted(calls)
     assert calls[-1][0] == sum(i.scanned for i in result.inputs)
     assert calls[-1][1] <= sum(i.bytes for i in result.inputs)
+
+
+def test_ner_units_are_sentences_and_a_changed_sentence_is_all_that_is_analysed_again() -> None:
+    from scanner.catalog import load_catalog
+    from scanner.detectors.pii import PiiDetector, _units
+
+    text = "You help Mr. Brown's team with claims.  The user is Olivia Smith! Ask Dr. Lee, e.g. Now.\n\nBye."
+    units = list(_units(text))
+    assert all(text[o : o + len(u)] == u for o, u in units)
+    assert [u for _, u in units] == [
+        "You help Mr. Brown's team with claims.",
+        "The user is Olivia Smith!",
+        "Ask Dr. Lee, e.g. Now.",  # no break after a title or an abbreviation
+        "Bye.",
+    ]
+
+    detector = PiiDetector(load_catalog(), hash_key=b"t")
+    template = "You answer questions about parcel deliveries. The customer is {}. Be brief and polite."
+    first = detector.analyze_texts([template.format("Olivia Smith")])[0]
+    before = detector.stats["ner_analysed"]
+    second = detector.analyze_texts([template.format("Liam Jones")])[0]
+    assert detector.stats["ner_analysed"] - before == 1  # only the sentence with the new name
+    persons = [
+        template.format(n)[s.start : s.end]
+        for n, spans in (("Olivia Smith", first), ("Liam Jones", second))
+        for s in spans
+        if s.entity == "PERSON"
+    ]
+    assert persons == ["Olivia Smith", "Liam Jones"]

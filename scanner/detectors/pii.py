@@ -508,13 +508,26 @@ def _trigger_for(recognizers: Iterable[Any]) -> _Trigger:
     return _Trigger(compiled, owners)
 
 
+# A sentence break NER can work across without loss: end punctuation after a lower-case word of
+# three or more letters ("account.", not "Mr." or "Dr." or "e.g."), then space and a capital.
+_SENTENCE_BREAK = re.compile(r"(?<=[a-z]{3}[.!?])(?<![A-Z][a-z]{3}\.)[ \t]+(?=[A-Z])")
+
+
 def _units(text: str) -> Iterable[tuple[int, str]]:
-    """The lines of a text with their offsets (blank lines skipped; over-long lines chunked)."""
+    """The sentences of a text, line by line, with their offsets (blank ones skipped; over-long
+    ones chunked). Names do not span sentences, and prompts repeat sentences around the parts that
+    change (a user's name, a ticket number), so each distinct sentence is analysed once."""
     offset = 0
     for line in text.split("\n"):
-        if line.strip():
-            for inner, piece in _chunks(line):
-                yield offset + inner, piece
+        if line and not line.isspace():
+            start = 0
+            for brk in _SENTENCE_BREAK.finditer(line):
+                for inner, piece in _chunks(line[start : brk.start()]):
+                    yield offset + start + inner, piece
+                start = brk.end()
+            if start < len(line) and not line[start:].isspace():
+                for inner, piece in _chunks(line[start:]):
+                    yield offset + start + inner, piece
         offset += len(line) + 1
 
 
