@@ -132,6 +132,22 @@ def scan(
         bool,
         typer.Option("--ignore-unknown", help="Files no input format recognises are not errors (for hooks)."),
     ] = False,
+    ray: Annotated[
+        bool,
+        typer.Option("--ray", help=r"Scan on a local Ray runtime (all cores; needs sovscan\[ray])."),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Join the Ray cluster at ADDR (auto, HOST:PORT); implies --ray."),
+    ] = None,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option("--ray-workers", min=1, help="Ray workers (default: one per CPU of the runtime)."),
+    ] = None,
+    shard_mb: Annotated[
+        float,
+        typer.Option("--shard-mb", min=0.0001, help="With --ray: split JSONL files into ~N MB shards."),
+    ] = 64.0,
 ) -> None:
     """Scan AI traffic logs against policy packs and report findings."""
     from scanner.config import Settings
@@ -168,7 +184,10 @@ def scan(
     )
     if jobs:
         settings = dataclasses.replace(settings, jobs=jobs)
-    result = _run(lambda: _scan(paths, settings), debug)
+    distributed = (
+        {"address": ray_address, "workers": ray_workers, "shard_mb": shard_mb} if ray or ray_address else None
+    )
+    result = _run(lambda: _scan(paths, settings, distributed), debug)
     if known is not None and baseline is not None:
         from scanner.baseline import apply
 
@@ -243,20 +262,25 @@ def _split_policy_files(files: list[Path], config: Path | None) -> tuple[list[Pa
     return packs, config
 
 
-def _scan(paths: list[str], settings: Any) -> Any:
+def _scan(paths: list[str], settings: Any, distributed: dict[str, Any] | None = None) -> Any:
     from scanner.pipeline import Scanner
     from scanner.redact import mask_argv
 
-    if sys.stderr.isatty() and not os.environ.get("CI"):
-        result = _scan_with_progress(paths, settings)
-    else:
-        result = Scanner(settings).scan(paths)
+    def run(on_progress: Any = None) -> Any:
+        if distributed is not None:
+            from scanner.distributed import scan_on_ray
+
+            return scan_on_ray(paths, settings, on_progress=on_progress, **distributed)
+        return Scanner(settings, on_progress=on_progress).scan(paths)
+
+    interactive = sys.stderr.isatty() and not os.environ.get("CI")
+    result = _scan_with_progress(paths, run) if interactive else run()
     result.generated_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     result.command = mask_argv(["sovscan", *sys.argv[1:]])
     return result
 
 
-def _scan_with_progress(paths: list[str], settings: Any) -> Any:
+def _scan_with_progress(paths: list[str], run: Any) -> Any:
     """A progress bar on stderr (records, MB/s, ETA) for interactive scans; never in CI or pipes."""
     from rich.console import Console
     from rich.progress import (
@@ -268,7 +292,6 @@ def _scan_with_progress(paths: list[str], settings: Any) -> Any:
         TransferSpeedColumn,
     )
 
-    from scanner.pipeline import Scanner
     from scanner.sources import iter_files
 
     total = sum(os.path.getsize(real) for _, real, _ in iter_files(paths) if real != "-")
@@ -286,7 +309,7 @@ def _scan_with_progress(paths: list[str], settings: Any) -> Any:
         def update(records: int, done: int) -> None:
             progress.update(task, completed=done, records=records)
 
-        return Scanner(settings, on_progress=update).scan(paths)
+        return run(update)
 
 
 def _run(fn: Any, debug: bool) -> Any:

@@ -13,7 +13,7 @@ import io
 import os
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, BinaryIO
@@ -46,14 +46,19 @@ from scanner.suppressions import parse as parse_suppressions
 
 
 class _HashingReader(io.RawIOBase):
-    """Wraps the raw file to compute sha256 and size of exactly the bytes read."""
+    """Wraps the raw file to compute sha256 and size of exactly the bytes read (at most ``limit``)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, limit: int | None = None) -> None:
         self.raw = raw
         self.sha = hashlib.sha256()
         self.size = 0
+        self.limit = limit
 
     def readinto(self, buffer: Any) -> int:
+        if self.limit is not None:
+            buffer = memoryview(buffer)[: max(0, self.limit - self.size)]
+            if not len(buffer):
+                return 0
         n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
         if n:
             self.sha.update(memoryview(buffer)[:n])
@@ -66,6 +71,23 @@ class _HashingReader(io.RawIOBase):
     def close(self) -> None:
         self.raw.close()
         super().close()
+
+
+@dataclass
+class Partial:
+    """What scanning one part of the input (a file, or a byte range of one) produced, for a driver
+    that merges parts scanned elsewhere (``scanner.distributed``). ``controls`` holds each control's
+    (evaluated, passed, failed); ``waivers`` each waiver's matched count, in policy-set order."""
+
+    findings: list[Finding]
+    inputs: list[InputSummary]
+    errors: list[ScanError]
+    warnings: list[ScanError]
+    skipped: list[Skipped]
+    destinations: dict[str, DestinationStats]
+    controls: dict[tuple[str, str], tuple[int, int, int]]
+    waivers: list[int]
+    detector: dict[str, int]
 
 
 @dataclass
@@ -112,7 +134,6 @@ class Scanner:
     # -- files ------------------------------------------------------------------------------------
     def scan(self, paths: list[str]) -> ScanResult:
         started = time.perf_counter()
-        excluded = {os.path.realpath(p) for p in self.settings.exclude_files}
         if self.settings.pii_mode != "patterns" and self._input_bytes(paths) >= _EARLY_POOL_BYTES:
             # A large scan will need the NER workers: let them load their models meanwhile.
             self.detector.ner.start()
@@ -122,14 +143,92 @@ class Scanner:
         self.detector.prepare()
         gc.freeze()
         try:
-            for display, real, explicit in iter_files(paths):
-                if excluded and not explicit and os.path.realpath(real) in excluded:
-                    continue  # sovscan's own baseline and report files found while walking
+            for display, real, explicit in self.iter_inputs(paths):
                 self._scan_file(display, real, explicit)
         finally:
             gc.unfreeze()
             self.detector.close()
         return self.result(time.perf_counter() - started)
+
+    def iter_inputs(self, paths: list[str]) -> Iterator[tuple[str, str, bool]]:
+        """The files a scan of ``paths`` reads, in scan order: (display path, real path, explicit)."""
+        excluded = {os.path.realpath(p) for p in self.settings.exclude_files}
+        for display, real, explicit in iter_files(paths):
+            if excluded and not explicit and os.path.realpath(real) in excluded:
+                continue  # sovscan's own baseline and report files found while walking
+            yield display, real, explicit
+
+    # -- parts (scale-out: scanner.distributed) ---------------------------------------------------
+    def scan_part(
+        self,
+        display: str,
+        real: str,
+        explicit: bool = True,
+        *,
+        fmt: str | None = None,
+        start: int = 0,
+        end: int | None = None,
+        first_line: int = 1,
+    ) -> Partial:
+        """Scan one file — or, with ``end``, the lines in bytes [start, end) of an uncompressed file
+        read as format ``fmt``, numbered from ``first_line`` — and hand back what it produced.
+
+        The scanner keeps its detector (model, caches) and starts the next part empty. Record
+        indexes in a range count from 0; the merge shifts them.
+        """
+        if end is None:
+            self._scan_file(display, real, explicit)
+        elif fmt is None:
+            raise ValueError("a byte range is read as a given format: pass fmt")
+        else:
+            self._scan_range(display, real, fmt, start, end, first_line)
+        return self.take_partial()
+
+    def _scan_range(self, display: str, real: str, fmt: str, start: int, end: int, first_line: int) -> None:
+        summary = InputSummary(path=display, sha256=None, format=fmt)
+        try:
+            raw = open(real, "rb", buffering=0)  # noqa: SIM115 - closed with the stream below
+        except OSError as exc:
+            self.errors.append(ScanError(display, f"cannot open: {exc.strerror or type(exc).__name__}"))
+            return
+        raw.seek(start)
+        hashing = _HashingReader(raw, limit=end - start)
+        stream = io.BufferedReader(hashing, buffer_size=1 << 20)
+        self._hashing = hashing
+        try:
+            self._read_records(FORMATS[fmt], stream, display, summary, first_line)
+            while hashing.read(1 << 20):
+                pass  # the bytes only feed the digest
+            summary.sha256 = hashing.sha.hexdigest()
+            summary.bytes = hashing.size
+            self.inputs.append(summary)
+        finally:
+            self._hashing = None
+            stream.close()
+
+    def take_partial(self) -> Partial:
+        """What was scanned since the last call; the tallies start again from zero."""
+        part = Partial(
+            findings=self.findings,
+            inputs=self.inputs,
+            errors=self.errors,
+            warnings=self.warnings,
+            skipped=self.skipped,
+            destinations=self.destinations,
+            controls={k: (s.evaluated, s.passed, s.failed) for k, s in self.engine.stats.items()},
+            waivers=[w.matched for w in self.policy_set.waivers],
+            detector=dict(self.detector.stats),
+        )
+        self.findings, self.inputs, self.errors, self.warnings, self.skipped = [], [], [], [], []
+        self.destinations = {}
+        for stats in self.engine.stats.values():
+            stats.evaluated = stats.passed = stats.failed = 0
+            stats.waived = stats.suppressed = stats.baselined = 0
+        for waiver in self.policy_set.waivers:
+            waiver.matched = 0
+        for key in self.detector.stats:
+            self.detector.stats[key] = 0
+        return part
 
     @staticmethod
     def _input_bytes(paths: list[str]) -> int:
@@ -209,9 +308,9 @@ class Scanner:
         return sniff(head, display)
 
     def _read_records(
-        self, module: ModuleType, stream: BinaryIO, display: str, summary: InputSummary
+        self, module: ModuleType, stream: BinaryIO, display: str, summary: InputSummary, first_line: int = 1
     ) -> None:
-        options = ReadOptions(self.settings.max_line_bytes, self.settings.include_responses)
+        options = ReadOptions(self.settings.max_line_bytes, self.settings.include_responses, first_line)
         chunk: list[Record] = []
         try:
             for item in module.read(stream, display, options):

@@ -81,6 +81,8 @@ _SKIP_DIRS = {
 class ReadOptions:
     max_line_bytes: int = DEFAULT_MAX_LINE
     include_responses: bool = False
+    # Number of the stream's first line: 1, or more for a shard of a file (scanner.distributed).
+    first_line: int = 1
 
 
 def sniff(head: bytes, name: str) -> ModuleType | None:

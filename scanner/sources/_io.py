@@ -72,12 +72,15 @@ def peek_head(stream: BinaryIO, size: int = HEAD_BYTES) -> bytes:
     return data[:size]
 
 
-def iter_lines(stream: BinaryIO, max_line: int = DEFAULT_MAX_LINE) -> Iterator[tuple[int, bytes | None]]:
+def iter_lines(
+    stream: BinaryIO, max_line: int = DEFAULT_MAX_LINE, first: int = 1
+) -> Iterator[tuple[int, bytes | None]]:
     """Yield (1-based line number, line bytes) — or ``None`` for a line longer than ``max_line``.
 
-    An over-long line is consumed in pieces and never held in memory whole.
+    An over-long line is consumed in pieces and never held in memory whole. ``first`` is the
+    number of the stream's first line (a shard of a file that starts mid-file).
     """
-    number = 0
+    number = first - 1
     readline = stream.readline
     while True:
         line = readline(max_line + 1)

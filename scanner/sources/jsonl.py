@@ -55,7 +55,7 @@ def decode_line(line: bytes) -> tuple[Any, str | None]:
 
 def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record | Skipped]:
     index = 0
-    for number, line in iter_lines(stream, options.max_line_bytes):
+    for number, line in iter_lines(stream, options.max_line_bytes, options.first_line):
         loc = Location(path=path, line=number)
         if line is None:
             yield Skipped(loc, f"line longer than {options.max_line_bytes} bytes")
