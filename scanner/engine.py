@@ -33,6 +33,7 @@ from scanner.policy import (
 )
 
 _PROBE = "ner-probe"
+_MAX_SHARED = 100_000
 _NUMERIC = re.compile(r"/\d+(?=/|#|$)")
 
 
@@ -63,6 +64,9 @@ class Engine:
             c.id for lp in self.policies for c in lp.pack.controls if _uses_register(c.when)
         )
         self._unregistered = frozenset(self.register_controls) if not self.register.entries else frozenset()
+        # Shared by every finding of a control (never mutated), and repeated strings shared.
+        self._references: dict[tuple[str, str], list[Reference]] = {}
+        self._strings: dict[str, str] = {}
         self._ner_probe = [
             Detection(_PROBE, e, self.catalog.category_of(e), "", 0, 0, 1.0, "", "")
             for e in sorted(NER_ENTITIES)
@@ -295,22 +299,32 @@ class Engine:
         dest: Destination,
         evidence: list[Detection],
     ) -> Finding:
-        refs = [
-            Reference(
-                citation=control.reference,
-                url=control.source_url or (lp.pack.sources[0] if lp.pack.sources else None),
-            )
-        ]
+        refs = self._references.get((lp.pack.id, control.id))
+        if refs is None:
+            refs = self._references[(lp.pack.id, control.id)] = [
+                Reference(
+                    citation=control.reference,
+                    url=control.source_url or (lp.pack.sources[0] if lp.pack.sources else None),
+                )
+            ]
+        # A long log holds many findings until the report is written, most of them repeats (chat
+        # history is resent every turn): equal messages and fingerprints share one string.
+        message = describe(control, record, dest, evidence)
+        message = self._strings.setdefault(message, message)
+        print_ = fingerprint(control.id, record, dest, evidence)
+        print_ = self._strings.setdefault(print_, print_)
+        if len(self._strings) > _MAX_SHARED:
+            self._strings.clear()
         return Finding(
             control_id=control.id,
             policy_id=lp.pack.id,
             severity=control.severity,
             title=control.title,
-            message=describe(control, record, dest, evidence),
+            message=message,
             location=record.location,
             destination=dest,
             detections=sorted(evidence, key=lambda d: (d.pointer, d.start, d.entity)),
-            fingerprint=fingerprint(control.id, record, dest, evidence),
+            fingerprint=print_,
             references=refs,
             remediation=control.remediation,
             timestamp=record.timestamp,

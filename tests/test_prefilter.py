@@ -189,13 +189,17 @@ def test_gate_equals_one_by_one_on_generated_matches(gate: RegexGate) -> None:
 def test_restricting_recognizers_changes_no_span(
     detector: PiiDetector, chat_corpus: Path, monkeypatch: Any
 ) -> None:
-    texts = sample_texts(chat_corpus) + UNICODE_EDGE_CASES + [
-        "My TFN is 123 456 782 and my Medicare number is 2123 45670 1.",
-        "Reach me at jane.citizen@example.com.au or +61 412 345 678; card 4532 0151 1283 0366.",
-        "postgres://admin:hunter2@db.internal:5432/app and key AKIAIOSFODNN7EXAMPLE",
-        "Our ABN is 51 824 753 556; IBAN DE89 3704 0044 0532 0130 00; VAT DE123456789.",
-        "She has type 2 diabetes and takes metformin; he is a union delegate.",
-    ]
+    texts = (
+        sample_texts(chat_corpus)
+        + UNICODE_EDGE_CASES
+        + [
+            "My TFN is 123 456 782 and my Medicare number is 2123 45670 1.",
+            "Reach me at jane.citizen@example.com.au or +61 412 345 678; card 4532 0151 1283 0366.",
+            "postgres://admin:hunter2@db.internal:5432/app and key AKIAIOSFODNN7EXAMPLE",
+            "Our ABN is 51 824 753 556; IBAN DE89 3704 0044 0532 0130 00; VAT DE123456789.",
+            "She has type 2 diabetes and takes metformin; he is a union delegate.",
+        ]
+    )
     gated = detector.pattern_spans(texts)
 
     everything = frozenset(e for owners in detector._trigger.entities for e in owners)  # type: ignore[union-attr]
@@ -204,3 +208,20 @@ def test_restricting_recognizers_changes_no_span(
     monkeypatch.setattr(pii._Trigger, "candidates", lambda self, text: everything)
     assert ungated.pattern_spans(texts) == gated
     assert any(gated)
+
+
+def test_a_tokenizer_renewed_to_bound_memory_gives_the_same_spans(monkeypatch: Any) -> None:
+    texts = [
+        f"Ticket {i}: my TFN is 123 456 782, email user{i}@example.com, card 4532 0151 1283 0366"
+        for i in range(40)
+    ]
+    reference = PiiDetector(load_catalog(), hash_key=b"t").pattern_spans(texts)
+
+    detector = PiiDetector(load_catalog(), hash_key=b"t")
+    monkeypatch.setattr(pii, "_MAX_VOCAB", 10)
+    first = detector.analyzer.nlp_engine.nlp["en"]
+    spans = [detector.pattern_spans([t])[0] for t in texts]  # one batch each: a check before each
+    assert detector.analyzer.nlp_engine.nlp["en"] is not first
+    assert len(detector.analyzer.nlp_engine.nlp["en"].vocab) < 1000
+    assert spans == reference
+    assert all(any(s.entity == "AU_TFN" for s in found) for found in spans)

