@@ -123,3 +123,27 @@ def test_ner_units_are_sentences_and_a_changed_sentence_is_all_that_is_analysed_
         if s.entity == "PERSON"
     ]
     assert persons == ["Olivia Smith", "Liam Jones"]
+
+
+def test_ner_alone_finds_what_the_whole_spacy_pipeline_finds() -> None:
+    import spacy
+
+    from scanner.detectors.ner import NER_MAPPING, load_ner, run_ner
+    from scanner.detectors.pii import resolve_model
+
+    model = resolve_model()
+    texts = [
+        "Olivia Smith flew from Melbourne to Auckland on Monday 3 March at 9am.",
+        "The Australian and New Zealand teams met Dr. Liam Jones in Sydney last week.",
+        "Please email the invoice to accounts; no names here.",
+        "Ms Priya Natarajan (Brisbane) called about her claim on 12/03/2026.",
+    ]
+    lean = load_ner(model)
+    assert "tagger" not in lean.pipe_names and "parser" not in lean.pipe_names
+    full = spacy.load(model)
+    expected = [
+        [(NER_MAPPING[e.label_], e.start_char, e.end_char) for e in doc.ents if e.label_ in NER_MAPPING]
+        for doc in full.pipe(texts)
+    ]
+    assert run_ner(lean, texts) == expected
+    assert any(expected)

@@ -1,8 +1,9 @@
 """Named-entity recognition with spaCy, NER components only, in-process or across a process pool.
 
-The expensive part of detection. Only ``tok2vec`` and ``ner`` run (the tagger, attribute ruler,
-lemmatizer and parser are not loaded: NER does not use them). Labels map to Presidio entities
-exactly as Presidio's own ``SpacyRecognizer`` maps them, with its default score of 0.85.
+The expensive part of detection. Only ``ner`` runs, with the shared ``tok2vec`` only when NER
+listens to it (the tagger, attribute ruler, lemmatizer and parser are not loaded: NER does not use
+them). Labels map to Presidio entities exactly as Presidio's own ``SpacyRecognizer`` maps them,
+with its default score of 0.85.
 
 With ``jobs > 1`` large batches go to a pool of worker processes, each holding its own model;
 results come back in input order, so output is deterministic whatever the number of jobs.
@@ -43,6 +44,12 @@ def load_ner(model: str) -> Any:
     nlp = spacy.load(model, exclude=["parser", "senter"])
     for name in list(nlp.pipe_names):
         if name not in _KEEP:
+            nlp.remove_pipe(name)
+    # A shared embedding layer is needed only if NER listens to it. The English pipelines' NER
+    # has its own (the shared ``tok2vec`` feeds the tagger and parser): running it would cost a
+    # third of NER time for nothing.
+    for name in [n for n in ("tok2vec", "transformer") if n in nlp.pipe_names]:
+        if "ner" not in getattr(nlp.get_pipe(name), "listening_components", ["ner"]):
             nlp.remove_pipe(name)
     return nlp
 
