@@ -68,6 +68,13 @@ class _HashingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def drain_into(self, summary: InputSummary) -> None:
+        """Hash what the reader left unread (it may stop early) and record digest and size."""
+        while self.read(1 << 20):
+            pass  # the bytes only feed the digest
+        summary.sha256 = self.sha.hexdigest()
+        summary.bytes = self.size
+
     def close(self) -> None:
         self.raw.close()
         super().close()
@@ -197,10 +204,7 @@ class Scanner:
         self._hashing = hashing
         try:
             self._read_records(FORMATS[fmt], stream, display, summary, first_line)
-            while hashing.read(1 << 20):
-                pass  # the bytes only feed the digest
-            summary.sha256 = hashing.sha.hexdigest()
-            summary.bytes = hashing.size
+            hashing.drain_into(summary)
             self.inputs.append(summary)
         finally:
             self._hashing = None
@@ -278,11 +282,7 @@ class Scanner:
             if module.KIND == "config" and real != "-":
                 self._suppress(real, display, first)
             if hashing is not None:
-                # Hash the whole file even if the reader stopped early.
-                while hashing.read(1 << 20):
-                    pass  # the bytes only feed the digest
-                summary.sha256 = hashing.sha.hexdigest()
-                summary.bytes = hashing.size
+                hashing.drain_into(summary)
             self.inputs.append(summary)
         finally:
             self._hashing = None
