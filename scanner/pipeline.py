@@ -137,6 +137,7 @@ class Scanner:
         self.warnings: list[ScanError] = []
         self._scanned = 0
         self._hashing: _HashingReader | None = None
+        self._frozen = False
 
     # -- files ------------------------------------------------------------------------------------
     def scan(self, paths: list[str]) -> ScanResult:
@@ -144,16 +145,13 @@ class Scanner:
         if self.settings.pii_mode != "patterns" and self._input_bytes(paths) >= _EARLY_POOL_BYTES:
             # A large scan will need the NER workers: let them load their models meanwhile.
             self.detector.ner.start()
-        # The analyzer, recognizers, catalog and policies live for the whole scan: built now and
-        # frozen out of the cyclic garbage collector, whose full passes would otherwise walk them
-        # again and again while records stream through (a sixth of a patterns-only scan).
-        self.detector.prepare()
-        gc.freeze()
         try:
             for display, real, explicit in self.iter_inputs(paths):
                 self._scan_file(display, real, explicit)
         finally:
-            gc.unfreeze()
+            if self._frozen:
+                gc.unfreeze()
+                self._frozen = False
             self.detector.close()
         return self.result(time.perf_counter() - started)
 
@@ -343,6 +341,14 @@ class Scanner:
         The chunk is finished (``_finish``) after the next chunk has been read and pattern-scanned,
         so that with ``--jobs`` > 1 the NER workers and the main process run at the same time.
         """
+        if not self._frozen:
+            # The analyzer, recognizers, catalog and policies live for the whole scan: built
+            # before the first chunk and frozen out of the cyclic garbage collector, whose full
+            # passes would otherwise walk them again and again while records stream through (a
+            # sixth of a patterns-only scan). A scan that reads no record never loads them.
+            self.detector.prepare()
+            gc.freeze()
+            self._frozen = True
         segments = [seg for r in records for seg in r.segments]
         dests = [self.classifier.classify(r.target, r.model, r.attributes) for r in records]
         mode = self.settings.pii_mode
