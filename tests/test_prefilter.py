@@ -175,6 +175,7 @@ def test_gate_equals_one_by_one_on_generated_matches(gate: RegexGate) -> None:
     @settings(
         max_examples=400,
         derandomize=True,
+        database=None,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
