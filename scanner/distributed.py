@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import hashlib
 import logging
 import os
@@ -203,9 +202,6 @@ class ShardWorker:
             self.scanner = Scanner(settings)
             if settings.pii_mode != "patterns":
                 self.scanner.detector.warm_up()
-            else:
-                self.scanner.detector.prepare()
-            gc.freeze()  # the analyzer and model live as long as the actor: keep them out of GC passes
         except ScannerError as exc:
             self.problem = f"{socket.gethostname()}: {exc}"
 

@@ -140,6 +140,7 @@ def test_ner_alone_finds_what_the_whole_spacy_pipeline_finds() -> None:
     ]
     lean = load_ner(model)
     assert "tagger" not in lean.pipe_names and "parser" not in lean.pipe_names
+    assert lean.pipe_names == ["ner"]  # this model's NER has its own embedding: no shared tok2vec
     full = spacy.load(model)
     expected = [
         [(NER_MAPPING[e.label_], e.start_char, e.end_char) for e in doc.ents if e.label_ in NER_MAPPING]

