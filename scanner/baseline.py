@@ -30,6 +30,7 @@ import orjson
 
 from scanner.errors import ConfigError
 from scanner.models import BaselineEntry, BaselineReport, ScanResult
+from scanner.store import count_statuses
 
 FORMAT_VERSION = 1
 
@@ -55,8 +56,7 @@ def create(result: ScanResult) -> Baseline:
         _sorted(
             [
                 BaselineEntry(fingerprint=f.fingerprint, control_id=f.control_id, path=f.location.path)
-                for f in result.findings
-                if f.status == "open"
+                for f in result.findings.select(status="open")
             ]
         )
     )
@@ -113,26 +113,15 @@ def apply(result: ScanResult, baseline: Baseline, label: str) -> BaselineReport:
     An entry is *fixed* when no finding matched it and its file was among this scan's inputs;
     entries for files the scan did not read (e.g. with ``--since``) are neither matched nor fixed.
     """
-    known = baseline.fingerprints
-    matched: set[str] = set()
-    stats = {(c.policy_id, c.control_id): c for c in result.controls}
-    for f in result.findings:
-        if f.fingerprint not in known:
-            continue
-        matched.add(f.fingerprint)
-        if f.status == "open":
-            f.status = "baselined"
-            f.status_reason = f"known in baseline {label}"
-            control = stats.get((f.policy_id, f.control_id))
-            if control is not None:
-                control.baselined += 1
+    matched = result.findings.mark(baseline.fingerprints, "baselined", f"known in baseline {label}")
+    count_statuses(result.findings, result.controls)
     scanned = {i.path for i in result.inputs}
     fixed = [e for e in baseline.entries if e.fingerprint not in matched and e.path in scanned]
     report = BaselineReport(
         path=label,
         entries=len(baseline.entries),
         matched=len(matched),
-        new=sum(1 for f in result.findings if f.status == "open"),
+        new=result.findings.count(status="open"),
         fixed=fixed,
     )
     result.baseline = report

@@ -200,7 +200,7 @@ def scan(
         _err(f"warning: {warning.one_line()}")
     if result.errors:
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_FINDINGS if result.open_findings(fail_on) else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if result.count_open(fail_on) else EXIT_OK)
 
 
 def _load_baseline(path: Path) -> Any:
@@ -327,7 +327,7 @@ def _run(fn: Any, debug: bool) -> Any:
 
 
 def _write_reports(result: Any, reports: list[tuple[str, str | None]]) -> None:
-    from scanner.reporters import REPORTERS, RenderOptions
+    from scanner.reporters import RenderOptions, write
 
     for fmt, path in reports:
         to_terminal = path is None and sys.stdout.isatty()
@@ -335,14 +335,15 @@ def _write_reports(result: Any, reports: list[tuple[str, str | None]]) -> None:
         width = (
             160 if path else (typer.get_terminal_size()[0] if hasattr(typer, "get_terminal_size") else 120)
         )
-        text = REPORTERS[fmt](result, RenderOptions(color=color, width=max(width, 100)))
+        options = RenderOptions(color=color, width=max(width, 100))
         if path is None or path == "-":
-            sys.stdout.write(text)
+            write(fmt, result, sys.stdout, options)
             sys.stdout.flush()
         else:
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                Path(path).write_text(text, encoding="utf-8")
+                with open(path, "w", encoding="utf-8", newline="") as out:
+                    write(fmt, result, out, options)
             except OSError as exc:
                 raise _fail(f"cannot write report {path}: {exc.strerror}") from None
 
@@ -469,9 +470,9 @@ app.add_typer(baseline_app, name="baseline")
 @baseline_app.command("create")
 def baseline_create(
     paths: Annotated[list[str], typer.Argument(help="Files or directories, as the CI scan names them.")],
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Baseline file to write.")
-    ] = Path(".sovscan-baseline.json"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
+        ".sovscan-baseline.json"
+    ),
     policy: Annotated[list[str], typer.Option("--policy", "-p", help="Shipped policy pack id.")] = [],  # noqa: B006
     policy_file: Annotated[list[Path], typer.Option("--policy-file", help="A policy pack YAML file.")] = [],  # noqa: B006
     input_format: Annotated[
@@ -522,9 +523,7 @@ def baseline_create(
 
 @policy_app.command("schema")
 def policy_schema(
-    kind: Annotated[
-        str, typer.Argument(help="pack, organisation, cases or register-attributes.")
-    ] = "pack",
+    kind: Annotated[str, typer.Argument(help="pack, organisation, cases or register-attributes.")] = "pack",
 ) -> None:
     """Print the JSON Schema of a policy file kind (for editor completion and validation)."""
     from scanner.policytools import SCHEMAS, schema

@@ -68,7 +68,11 @@ class Classifier:
             if provider.startswith("azure"):
                 entry = self.catalog.regions.get("azure", {}).get(hint)
                 dest = replace(
-                    dest, provider=provider, service="llm-api", hosting="vendor_cloud", region=hint,
+                    dest,
+                    provider=provider,
+                    service="llm-api",
+                    hosting="vendor_cloud",
+                    region=hint,
                     country=entry.country if entry else None,
                     jurisdictions=frozenset(entry.jurisdictions) if entry else frozenset(),
                 )

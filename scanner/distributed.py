@@ -35,7 +35,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from scanner.config import Settings
 from scanner.errors import ConfigError, ScannerError
-from scanner.models import DestinationStats, InputSummary, ScanError, ScanResult, Skipped
+from scanner.models import SKIPPED_KEPT, DestinationStats, InputSummary, ScanError, ScanResult, Skipped
 from scanner.pipeline import Partial, Scanner
 from scanner.redact import hash_key
 from scanner.sources import FORMATS, sniff
@@ -264,9 +264,10 @@ def merge(driver: Scanner, plans: list[FilePlan], parts: dict[int, Partial]) -> 
             if records:
                 _shift_records(part, records)
             driver.findings.extend(part.findings)
+            driver.store_findings()
             driver.errors.extend(part.errors)
             driver.warnings.extend(part.warnings)
-            driver.skipped.extend(part.skipped)
+            driver.skipped.extend(part.skipped[: SKIPPED_KEPT - len(driver.skipped)])
             for dest_key, stats in part.destinations.items():
                 _merge_destination(driver.destinations, dest_key, stats)
             for control_key, (evaluated, passed, failed) in part.controls.items():

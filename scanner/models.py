@@ -1,14 +1,19 @@
 """Core value types that flow through the pipeline: Record → Detection/Destination → Finding → ScanResult.
 
-This module imports nothing else from the package. Hot-path types (records, segments, detections)
+This module imports nothing else from the package (``scanner.store``, which holds a result's
+findings, only for type checking). Hot-path types (records, segments, detections)
 are slotted dataclasses; user-written YAML is validated with pydantic in ``policy`` and ``catalog``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from scanner.store import FindingStore
 
 # File names sources decompress (gzip and zstd are recognised by magic bytes; these name them).
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
@@ -16,6 +21,9 @@ COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
 RecordKind = Literal["request", "response", "config"]
 Hosting = Literal["self_hosted", "private_network", "vendor_cloud", "unknown"]
 FindingStatus = Literal["open", "suppressed", "waived", "baselined"]
+# Skipped records a result lists with file, position and reason; every one is counted, with its
+# reason, in its input's summary.
+SKIPPED_KEPT = 1000
 
 
 class Severity(StrEnum):
@@ -316,11 +324,12 @@ class ScanResult:
     model: str | None
     policies: list[PolicyInfo]
     inputs: list[InputSummary]
-    findings: list[Finding]
+    # On disk, in report order (scanner.store): a long log can yield millions.
+    findings: FindingStore
     controls: list[ControlStats]
     destinations: list[DestinationStats]
     errors: list[ScanError]
-    skipped: list[Skipped]
+    skipped: list[Skipped]  # the first SKIPPED_KEPT
     generated_at: str | None = None
     command: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -335,6 +344,9 @@ class ScanResult:
     min_score: float | None = None
     include_responses: bool = False
 
-    def open_findings(self, at_least: Severity | None = None) -> list[Finding]:
-        floor = at_least or Severity.INFO
-        return [f for f in self.findings if f.status == "open" and f.severity >= floor]
+    def open_findings(self, at_least: Severity | None = None) -> Iterator[Finding]:
+        """Open findings (at or above ``at_least``), in report order, read as they are used."""
+        return self.findings.select(status="open", at_least=at_least)
+
+    def count_open(self, at_least: Severity | None = None) -> int:
+        return self.findings.count(status="open", at_least=at_least)

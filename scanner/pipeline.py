@@ -26,6 +26,7 @@ from scanner.detectors.pii import Pending, PiiDetector
 from scanner.engine import Engine
 from scanner.errors import SourceError
 from scanner.models import (
+    SKIPPED_KEPT,
     Destination,
     DestinationStats,
     Finding,
@@ -41,6 +42,7 @@ from scanner.policy import LoadedPolicy
 from scanner.redact import hash_key
 from scanner.sources import FORMATS, ReadOptions, iter_files, sniff
 from scanner.sources._io import describe_bytes, open_binary, peek_head, wrap_decompress
+from scanner.store import FindingStore, count_statuses
 from scanner.suppressions import apply as apply_suppressions
 from scanner.suppressions import parse as parse_suppressions
 
@@ -128,7 +130,11 @@ class Scanner:
         self.engine = Engine(
             self.policies, self.catalog, s.min_score, s.include_responses, register=self.policy_set.register
         )
+        # Findings wait here until a chunk's worth (or a file's end) is written to the store; a
+        # config file's stay until its inline suppressions are applied.
         self.findings: list[Finding] = []
+        self.store = FindingStore()
+        self._holding = False
         self.inputs: list[InputSummary] = []
         self.errors: list[ScanError] = []
         self.skipped: list[Skipped] = []
@@ -210,8 +216,9 @@ class Scanner:
 
     def take_partial(self) -> Partial:
         """What was scanned since the last call; the tallies start again from zero."""
+        self.store_findings()
         part = Partial(
-            findings=self.findings,
+            findings=list(self.store.in_order_found()),
             inputs=self.inputs,
             errors=self.errors,
             warnings=self.warnings,
@@ -221,7 +228,9 @@ class Scanner:
             waivers=[w.matched for w in self.policy_set.waivers],
             detector=dict(self.detector.stats),
         )
-        self.findings, self.inputs, self.errors, self.warnings, self.skipped = [], [], [], [], []
+        self.inputs, self.errors, self.warnings, self.skipped = [], [], [], []
+        self.store.close()
+        self.store = FindingStore()
         self.destinations = {}
         for stats in self.engine.stats.values():
             stats.evaluated = stats.passed = stats.failed = 0
@@ -276,9 +285,12 @@ class Scanner:
                 return
             summary.format = module.NAME
             first = len(self.findings)
+            self._holding = module.KIND == "config"
             self._read_records(module, stream, display, summary)
             if module.KIND == "config" and real != "-":
                 self._suppress(real, display, first)
+            self._holding = False
+            self.store_findings()
             if hashing is not None:
                 hashing.drain_into(summary)
             self.inputs.append(summary)
@@ -317,7 +329,8 @@ class Scanner:
                     summary.skipped_reasons[_reason_kind(item.reason)] = (
                         summary.skipped_reasons.get(_reason_kind(item.reason), 0) + 1
                     )
-                    self.skipped.append(item)
+                    if len(self.skipped) < SKIPPED_KEPT:
+                        self.skipped.append(item)
                     continue
                 summary.records += 1
                 chunk.append(item)
@@ -399,7 +412,14 @@ class Scanner:
             summary.scanned += 1
             self._scanned += 1
             summary.unscanned_parts += record.unscanned_parts
+        if len(self.findings) >= _STORE_AT and not self._holding:
+            self.store_findings()
         self._report_progress()
+
+    def store_findings(self) -> None:
+        """Move the findings waiting in memory to the store."""
+        self.store.add(self.findings)
+        self.findings = []
 
     def _tally(self, record: Record, dest: Destination, detections: list) -> None:  # type: ignore[type-arg]
         key = f"{dest.host}|{dest.region}|{','.join(sorted(dest.jurisdictions))}"
@@ -434,25 +454,9 @@ class Scanner:
         ]
 
     def result(self, elapsed: float) -> ScanResult:
-        findings = sorted(
-            self.findings,
-            key=lambda f: (
-                -f.severity.rank,
-                f.policy_id,
-                f.control_id,
-                f.location.path,
-                f.location.line or 0,
-                f.location.pointer,
-                f.fingerprint,
-            ),
-        )
-        # Status tallies come from the findings themselves (waived, suppressed ⊆ failed).
-        for stats in self.engine.stats.values():
-            stats.waived = stats.suppressed = stats.baselined = 0
-        for f in findings:
-            tally = self.engine.stats.get((f.policy_id, f.control_id))
-            if tally is not None and f.status in ("waived", "suppressed", "baselined"):
-                setattr(tally, f.status, getattr(tally, f.status) + 1)
+        self.store_findings()
+        findings, self.store = self.store, FindingStore()
+        count_statuses(findings, self.engine.stats.values())
         return ScanResult(
             tool_version=__version__,
             model=self.detector.model_name,
@@ -479,6 +483,8 @@ class Scanner:
 
 
 _EARLY_POOL_BYTES = 4 * 1024 * 1024
+# Findings held in memory before they are written to the store together.
+_STORE_AT = 2048
 
 
 def _reason_kind(reason: str) -> str:
@@ -497,4 +503,3 @@ def _decompress_problem(exc: BaseException) -> str:
     if type(exc).__name__ in {"BadGzipFile", "ZstdError"}:
         return f"corrupt compressed data ({type(exc).__name__})"
     return f"read error ({type(exc).__name__})"
-

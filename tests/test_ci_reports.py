@@ -5,7 +5,7 @@ Golden files (tests/golden/) pin the exact SARIF and JUnit bodies; ``UPDATE_GOLD
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import json
 import os
 import re
@@ -22,6 +22,7 @@ from scanner.config import Settings
 from scanner.models import ScanResult, Severity
 from scanner.pipeline import Scanner
 from scanner.reporters import REPORTERS, github, junit, sarif
+from scanner.store import FindingStore
 
 __all__ = ["shared_analyzer"]
 pytestmark = pytest.mark.usefixtures("shared_analyzer")
@@ -148,14 +149,14 @@ def test_sarif_levels_fingerprints_and_locations(result: ScanResult) -> None:
 
 
 def test_sarif_suppressions_for_suppressed_waived_and_baselined(result: ScanResult) -> None:
-    res = copy.deepcopy(result)
-    res.findings[0].status, res.findings[0].status_reason = (
+    findings = list(result.findings)
+    findings[0].status, findings[0].status_reason = (
         "waived",
         "waiver W-12 (owner risk@, until 2027-01-31)",
     )
-    res.findings[1].status = "suppressed"
-    res.findings[2].status, res.findings[2].status_reason = "baselined", "known in baseline b.json"
-    doc = _sarif(res)
+    findings[1].status = "suppressed"
+    findings[2].status, findings[2].status_reason = "baselined", "known in baseline b.json"
+    doc = _sarif(dataclasses.replace(result, findings=FindingStore(findings)))
     validate_sarif(doc)
     results = doc["runs"][0]["results"]
     assert results[0]["suppressions"] == [
@@ -178,10 +179,11 @@ def test_sarif_suppressions_for_suppressed_waived_and_baselined(result: ScanResu
 def test_sarif_keeps_within_the_result_limit_open_first(
     result: ScanResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    res = copy.deepcopy(result)
-    for f in res.findings:
+    findings = list(result.findings)
+    for f in findings:
         if f.severity == Severity.CRITICAL:
             f.status = "baselined"
+    res = dataclasses.replace(result, findings=FindingStore(findings))
     monkeypatch.setattr(sarif, "MAX_RESULTS", 3)
     run = _sarif(res)["runs"][0]
     assert len(run["results"]) == 3

@@ -26,6 +26,7 @@ from scanner.pipeline import Scanner
 from scanner.reporters import DEFAULT_EXTENSIONS, REPORTERS, RenderOptions
 from scanner.reporters import csv as csv_report
 from scanner.reporters import html as html_report
+from scanner.store import FindingStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = REPO_ROOT / "tests" / "golden"
@@ -158,7 +159,7 @@ def _hostile_result() -> ScanResult:
         model="m",
         policies=[],
         inputs=[InputSummary("logs/<b>x</b>|y.jsonl", "0" * 64, "jsonl", 10, 1, 1)],
-        findings=[finding],
+        findings=FindingStore([finding]),
         controls=[],
         destinations=[],
         errors=[],
@@ -310,7 +311,7 @@ def test_html_renders_exceptions_when_pipeline_adds_them(samples_result: ScanRes
     findings = [replace(f) for f in samples_result.findings]
     findings[0].status, findings[0].status_reason = "waived", "waiver by risk@example (DPA signed)"
     findings[1].status, findings[1].status_reason = "suppressed", "test fixture"
-    result = replace(samples_result, findings=findings)
+    result = replace(samples_result, findings=FindingStore(findings))
 
     class WithWaivers:
         def __init__(self, inner: ScanResult) -> None:
@@ -335,7 +336,7 @@ def test_html_renders_exceptions_when_pipeline_adds_them(samples_result: ScanRes
 
 
 def test_empty_scan_renders_every_section() -> None:
-    empty = ScanResult("0", None, [], [], [], [], [], [], [], generated_at=FIXED_TIME)
+    empty = ScanResult("0", None, [], [], FindingStore(), [], [], [], [], generated_at=FIXED_TIME)
     page = render("html", empty)
     assert _parse(page).section_ids == list(html_report.SECTIONS)
     assert "No findings: every evaluated record passed every control." in page

@@ -166,7 +166,7 @@ class ControlView:
 @dataclass
 class FindingGroup:
     control: ControlView
-    findings: list[FindingView]
+    total: int
     shown: list[FindingView]
     hidden: int
 
@@ -226,9 +226,9 @@ class AuditView:
     packs: list[dict[str, Any]]
     controls: list[ControlView]
     groups: list[FindingGroup]
-    findings: list[FindingView]
     waivers: list[dict[str, Any]]
     waivers_in_force: int
+    # The first ``finding_cap`` of each; ``summary["by_status"]`` counts them all.
     waived: list[FindingView]
     suppressed: list[FindingView]
     baselined: list[FindingView]
@@ -283,9 +283,7 @@ def finding_view(f: Finding) -> FindingView:
     )
 
 
-def _control_view(c: ControlStats, findings: list[Finding], scanned: int) -> ControlView:
-    mine = [f for f in findings if f.policy_id == c.policy_id and f.control_id == c.control_id]
-    open_n = sum(1 for f in mine if f.status == "open")
+def _control_view(c: ControlStats, open_n: int, first: Finding | None, scanned: int) -> ControlView:
     not_applicable = getattr(c, "not_applicable", None)
     if not isinstance(not_applicable, int):
         not_applicable = max(scanned - c.evaluated, 0)
@@ -297,7 +295,6 @@ def _control_view(c: ControlStats, findings: list[Finding], scanned: int) -> Con
         status, label = "accepted", "Exceptions only"
     else:
         status, label = "compliant", "No violations"
-    first = mine[0] if mine else None
     citation = getattr(c, "reference", "") or (
         "; ".join(r.citation for r in first.references) if first else ""
     )
@@ -362,15 +359,7 @@ def _waiver_dict(w: Any, today: date | None) -> dict[str, Any]:
     }
 
 
-def _trend(findings: list[Finding]) -> TrendView:
-    per_day: dict[date, Counter[str]] = defaultdict(Counter)
-    undated = 0
-    for f in findings:
-        day = _date_of(f.timestamp)
-        if day is None:
-            undated += 1
-            continue
-        per_day[day][f.severity.value] += 1
+def _trend(per_day: dict[date, Counter[str]], undated: int) -> TrendView:
     width, height, left, top, bottom_pad = 760, 240, 44, 14, 34
     plot_bottom = height - bottom_pad
     plot_h = plot_bottom - top
@@ -439,32 +428,72 @@ def _nice_ceiling(n: int) -> int:
 
 
 def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
-    """The report's content. ``finding_cap`` bounds how many findings each control lists."""
+    """The report's content, in one pass over the findings. ``finding_cap`` bounds how many findings
+    each control, and each kind of exception, lists; the counts cover them all."""
     s = summary(result)
-    findings = result.findings
     scanned = sum(i.scanned for i in result.inputs)
     generated = parse_timestamp(result.generated_at)
     today = generated.date() if generated else None
 
-    controls = [_control_view(c, findings, scanned) for c in result.controls]
+    open_by_control: Counter[tuple[str, str]] = Counter()
+    total_by_control: Counter[tuple[str, str]] = Counter()
+    for (policy_id, control_id, status, _), n in result.findings.tally().items():
+        total_by_control[policy_id, control_id] += n
+        if status == "open":
+            open_by_control[policy_id, control_id] += n
+
+    # One streaming pass: what each control and exception list shows, the trend, the evidence.
+    shown: dict[tuple[str, str], list[FindingView]] = {}
+    first_of: dict[tuple[str, str], Finding] = {}
+    exceptions: dict[str, list[FindingView]] = {"waived": [], "suppressed": [], "baselined": []}
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    undated = 0
+    earliest: datetime | None = None
+    latest: datetime | None = None
+    detectors: Counter[str] = Counter()
+    entity_rows: dict[str, dict[str, Any]] = {}
+    for f in result.findings:
+        key = (f.policy_id, f.control_id)
+        listed = shown.setdefault(key, [])
+        first_of.setdefault(key, f)
+        view = finding_view(f) if len(listed) < finding_cap else None
+        if view is not None:
+            listed.append(view)
+        kept = exceptions.get(f.status)
+        if kept is not None and len(kept) < finding_cap:
+            kept.append(view or finding_view(f))
+        ts = parse_timestamp(f.timestamp)
+        if ts is None:
+            undated += 1
+        else:
+            per_day[ts.date()][f.severity.value] += 1
+            earliest = ts if earliest is None or ts < earliest else earliest
+            latest = ts if latest is None or ts > latest else latest
+        for x in f.detections:
+            detectors[x.detector] += 1
+            row = entity_rows.setdefault(
+                x.entity, {"entity": x.entity, "category": x.category, "count": 0, "min_score": x.score}
+            )
+            row["count"] += 1
+            row["min_score"] = round(min(row["min_score"], x.score), 2)
+
+    def control_view(c: ControlStats) -> ControlView:
+        key = (c.policy_id, c.control_id)
+        return _control_view(c, open_by_control[key], first_of.get(key), scanned)
+
+    controls = [control_view(c) for c in result.controls]
     known = {(c.policy_id, c.control_id) for c in controls}
     # Findings for a control without stats (should not happen) still get a coverage row.
-    for f in findings:
-        if (f.policy_id, f.control_id) not in known:
-            known.add((f.policy_id, f.control_id))
+    for key, f in first_of.items():
+        if key not in known:
+            known.add(key)
             stats = ControlStats(f.policy_id, f.control_id, f.title, f.severity)
-            mine = [g for g in findings if (g.policy_id, g.control_id) == (f.policy_id, f.control_id)]
-            stats.failed = stats.evaluated = len(mine)
-            controls.append(_control_view(stats, findings, scanned))
+            stats.failed = stats.evaluated = total_by_control[key]
+            controls.append(control_view(stats))
     by_key = {(c.policy_id, c.control_id): c for c in controls}
-
-    views = [finding_view(f) for f in findings]
-    grouped: dict[tuple[str, str], list[FindingView]] = {}
-    for v in views:
-        grouped.setdefault((v.policy_id, v.control_id), []).append(v)
     groups = [
-        FindingGroup(by_key[key], items, items[:finding_cap], max(len(items) - finding_cap, 0))
-        for key, items in grouped.items()
+        FindingGroup(by_key[key], total_by_control[key], items, max(total_by_control[key] - len(items), 0))
+        for key, items in shown.items()
     ]
 
     top = sorted(
@@ -474,7 +503,7 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
 
     stamps = [parse_timestamp(d.first_seen) for d in result.destinations]
     stamps += [parse_timestamp(d.last_seen) for d in result.destinations]
-    stamps += [parse_timestamp(f.timestamp) for f in findings]
+    stamps += [earliest, latest]
     present = sorted(t for t in stamps if t is not None)
     first, last = (present[0], present[-1]) if present else (None, None)
     days_covered = (last.date() - first.date()).days + 1 if first and last else 0
@@ -484,6 +513,7 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         reasons.update(i.skipped_reasons)
 
     categories = sorted({c for d in result.destinations for c in d.categories}, key=_category_key)
+
     def seen(value: str | None) -> str:
         ts = parse_timestamp(value)
         return format_timestamp(ts) if ts else (value or "—")
@@ -547,16 +577,6 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         for a in getattr(result, "adjustments", None) or []
     ]
 
-    detectors: Counter[str] = Counter()
-    entity_rows: dict[str, dict[str, Any]] = {}
-    for f in findings:
-        for x in f.detections:
-            detectors[x.detector] += 1
-            row = entity_rows.setdefault(
-                x.entity, {"entity": x.entity, "category": x.category, "count": 0, "min_score": x.score}
-            )
-            row["count"] += 1
-            row["min_score"] = round(min(row["min_score"], x.score), 2)
     unscanned = sum(i.unscanned_parts for i in result.inputs)
     min_score = getattr(result, "min_score", None)
     include_responses = bool(getattr(result, "include_responses", False))
@@ -590,7 +610,7 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         limitations.append(f"{len(result.errors)} input or policy error(s) make this result incomplete.")
 
     fail_on = s["fail_on"]
-    gate = len(result.open_findings(result.fail_on))
+    gate = result.count_open(result.fail_on)
     if s["verdict"] == "error":
         verdict_text = f"{len(result.errors)} input or policy error(s): the result is incomplete."
     elif s["verdict"] == "fail":
@@ -654,12 +674,11 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         packs=packs,
         controls=controls,
         groups=groups,
-        findings=views,
         waivers=waivers,
         waivers_in_force=sum(1 for w in waivers if not w["expired"]),
-        waived=[v for v in views if v.status == "waived"],
-        suppressed=[v for v in views if v.status == "suppressed"],
-        baselined=[v for v in views if v.status == "baselined"],
+        waived=exceptions["waived"],
+        suppressed=exceptions["suppressed"],
+        baselined=exceptions["baselined"],
         baseline=baseline,
         adjustments=adjustments,
         notices=[str(n) for n in getattr(result, "notices", None) or []],
@@ -669,7 +688,7 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         entities=sorted(entity_rows.values(), key=lambda r: (_category_key(r["category"]), r["entity"])),
         unscanned_parts=unscanned,
         limitations=limitations,
-        trend=_trend(findings),
+        trend=_trend(per_day, undated),
     )
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
-from typing import Any
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any, TextIO
 
-from scanner.models import Destination, Detection, Finding, ScanResult, Severity
+import orjson
+
+from scanner.models import SKIPPED_KEPT, Destination, Detection, Finding, ScanResult, Severity
 
 SCHEMA_VERSION = "1.0"
-MAX_SKIPPED_LISTED = 1000
+MAX_SKIPPED_LISTED = SKIPPED_KEPT
 
 
 def destination_dict(d: Destination | None) -> dict[str, Any] | None:
@@ -68,9 +73,13 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def summary(result: ScanResult) -> dict[str, Any]:
-    by_sev = Counter(f.severity.value for f in result.findings if f.status == "open")
-    by_status = Counter(f.status for f in result.findings)
-    gate = result.open_findings(result.fail_on)
+    by_sev: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    for (_, _, status, severity), n in result.findings.tally().items():
+        by_status[status] += n
+        if status == "open":
+            by_sev[severity.value] += n
+    gate = result.count_open(result.fail_on)
     return {
         "records": sum(i.records for i in result.inputs),
         "records_scanned": sum(i.scanned for i in result.inputs),
@@ -86,6 +95,11 @@ def summary(result: ScanResult) -> dict[str, Any]:
 
 
 def to_dict(result: ScanResult) -> dict[str, Any]:
+    """The JSON report as one object (``write_json`` streams the same document)."""
+    return document(result, [finding_dict(f) for f in result.findings])
+
+
+def document(result: ScanResult, findings: Any) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sovscan", "version": result.tool_version, "model": result.model},
@@ -135,7 +149,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             }
             for d in result.destinations
         ],
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": findings,
         "skipped": [
             {
                 "path": s.location.path,
@@ -192,3 +206,34 @@ def baseline_dict(result: ScanResult) -> dict[str, Any] | None:
             {"fingerprint": e.fingerprint, "control_id": e.control_id, "path": e.path} for e in b.fixed
         ],
     }
+
+
+def write_json(doc: dict[str, Any], items: Iterable[dict[str, Any]], out: TextIO, slot: str) -> None:
+    """Write ``doc`` as the two-space-indented JSON that ``orjson.dumps(..., OPT_INDENT_2)`` makes,
+    with the value ``slot`` (a string placed in ``doc``) replaced by the list of ``items``, streamed.
+
+    The output is byte for byte what dumping the whole document would give, without holding it.
+    """
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8")
+    quoted = orjson.dumps(slot).decode("utf-8")
+    at = text.index(quoted)
+    line_start = text.rindex("\n", 0, at) + 1
+    indent = len(text[line_start:at]) - len(text[line_start:at].lstrip(" "))
+    pad = " " * (indent + 2)
+    out.write(text[:at])
+    it = iter(items)
+    first = True
+    while batch := list(islice(it, 256)):
+        parts = [
+            pad + orjson.dumps(item, option=orjson.OPT_INDENT_2).decode("utf-8").replace("\n", "\n" + pad)
+            for item in batch
+        ]
+        out.write(("[\n" if first else ",\n") + ",\n".join(parts))
+        first = False
+    out.write("[]" if first else "\n" + " " * indent + "]")
+    out.write(text[at + len(quoted) :] + "\n")
+
+
+def slot_marker() -> str:
+    """A placeholder no scanned value can equal."""
+    return f"sovscan-slot-{uuid.uuid4().hex}"

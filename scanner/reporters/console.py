@@ -6,7 +6,7 @@ Colour only when asked (the CLI asks when stdout is a terminal).
 from __future__ import annotations
 
 import io
-from collections import defaultdict
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -48,26 +48,29 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         )
     )
 
-    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    for f in result.findings:
-        groups[(f.policy_id, f.control_id)].append(f)
-    if groups:
+    totals: Counter[tuple[str, str]] = Counter()
+    opens: Counter[tuple[str, str]] = Counter()
+    for (policy_id, control_id, status, _), n in result.findings.tally().items():
+        totals[policy_id, control_id] += n
+        if status == "open":
+            opens[policy_id, control_id] += n
+    if totals:
         table = Table(title="Findings by control", show_lines=False, expand=False)
         for col in ("Severity", "Control", "Title", "Open", "Other", "Examples"):
             table.add_column(col, overflow="fold")
-        for (_, cid), items in groups.items():
+        for key in result.findings.controls():
+            items = list(result.findings.select(control=key, limit=_EXAMPLES))
             first = items[0]
-            open_n = sum(1 for f in items if f.status == "open")
-            other = len(items) - open_n
+            open_n = opens[key]
+            other = totals[key] - open_n
             examples = "\n".join(
-                f"{_where(f)} → {f.message}" + (f" ({f.status})" if f.status != "open" else "")
-                for f in items[:_EXAMPLES]
+                f"{_where(f)} → {f.message}" + (f" ({f.status})" if f.status != "open" else "") for f in items
             )
-            if len(items) > _EXAMPLES:
-                examples += f"\n… and {len(items) - _EXAMPLES} more"
+            if totals[key] > _EXAMPLES:
+                examples += f"\n… and {totals[key] - _EXAMPLES} more"
             table.add_row(
                 Text(first.severity.value, style=_SEV_STYLE[first.severity.value]),
-                cid,
+                key[1],
                 first.title,
                 str(open_n),
                 str(other) if other else "",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
 
 from scanner.models import ScanResult
 from scanner.reporters import _audit
@@ -63,9 +64,10 @@ def cell(value: object) -> str:
     return s
 
 
-def rows(result: ScanResult) -> list[list[str]]:
-    out = []
-    for f in _audit.build(result).findings:
+def rows(result: ScanResult) -> Iterator[list[str]]:
+    """One row per finding, in report order, read from the store as they are written."""
+    for finding in result.findings:
+        f = _audit.finding_view(finding)
         entities = sorted({e.entity for e in f.evidence})
         categories = sorted({e.category for e in f.evidence})
         evidence = "; ".join(f"{e.entity}: {e.preview}" for e in f.evidence)
@@ -100,13 +102,16 @@ def rows(result: ScanResult) -> list[list[str]]:
             "message": f.message,
             "remediation": f.remediation,
         }
-        out.append([cell(values[c]) for c in COLUMNS])
-    return out
+        yield [cell(values[c]) for c in COLUMNS]
+
+
+def write(result: ScanResult, out: TextIO, options: RenderOptions | None = None) -> None:
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows(result))
 
 
 def render(result: ScanResult, options: RenderOptions | None = None) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(COLUMNS)
-    writer.writerows(rows(result))
+    write(result, buf, options)
     return buf.getvalue()

@@ -60,13 +60,15 @@ def render_annotations(result: ScanResult, per_level: int = PER_LEVEL) -> str:
     lines: list[str] = []
     shown: Counter[str] = Counter()
     hidden = 0
-    for f in sorted(result.open_findings(), key=lambda f: -f.severity.rank):
-        level = COMMANDS[f.severity]
-        if shown[level] >= per_level:
-            hidden += 1
-            continue
-        shown[level] += 1
-        lines.append(annotation(f))
+    # Report order is most severe first already; each severity reads only what its level can show.
+    for severity in sorted(Severity, key=lambda s: -s.rank):
+        level = COMMANDS[severity]
+        total = result.findings.count(status="open", severity=severity)
+        room = max(per_level - shown[level], 0)
+        for f in result.findings.select(status="open", severity=severity, limit=min(room, total)):
+            shown[level] += 1
+            lines.append(annotation(f))
+        hidden += max(total - room, 0)
     if hidden:
         lines.append(
             f"::notice title=sovscan::{hidden} more open finding(s) not annotated "
@@ -86,17 +88,21 @@ def _where(f: Finding) -> str:
 
 
 def render_summary(result: ScanResult) -> str:
-    open_ = result.open_findings()
-    gate = result.open_findings(result.fail_on)
+    by_sev: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    for (_, _, status, severity), n in result.findings.tally().items():
+        by_status[status] += n
+        if status == "open":
+            by_sev[severity.value] += n
+    open_n = by_status["open"]
+    gate = result.count_open(result.fail_on)
     verdict = "error" if result.errors else ("fail" if gate else "pass")
     icon = {"pass": "✅", "fail": "❌", "error": "⚠️"}[verdict]
-    by_sev = Counter(f.severity.value for f in open_)
-    by_status = Counter(f.status for f in result.findings)
     out = [
         f"## {icon} sovscan: {verdict.upper()}",
         "",
-        f"{len(gate)} open finding(s) at or above **{result.fail_on.value}** "
-        f"({len(open_)} open in all); "
+        f"{gate} open finding(s) at or above **{result.fail_on.value}** "
+        f"({open_n} open in all); "
         f"{sum(i.scanned for i in result.inputs)} records scanned in {len(result.inputs)} file(s), "
         f"{sum(i.skipped for i in result.inputs)} skipped; {len(result.errors)} error(s).",
         "",
@@ -119,14 +125,14 @@ def render_summary(result: ScanResult) -> str:
             out += ["<details><summary>Fixed since the baseline</summary>", ""]
             out += [f"- `{e.control_id}` in `{e.path}` ({e.fingerprint})" for e in b.fixed[:SUMMARY_ROWS]]
             out += ["", "</details>", ""]
-    if open_:
+    if open_n:
         out += ["| Severity | Control | Where | Finding |", "|---|---|---|---|"]
-        for f in open_[:SUMMARY_ROWS]:
+        for f in result.findings.select(status="open", limit=SUMMARY_ROWS):
             out.append(
                 f"| {f.severity.value} | `{f.control_id}` | `{_cell(_where(f))}` | {_cell(f.message)} |"
             )
-        if len(open_) > SUMMARY_ROWS:
-            out.append(f"\n… and {len(open_) - SUMMARY_ROWS} more (see the SARIF or JSON report).")
+        if open_n > SUMMARY_ROWS:
+            out.append(f"\n… and {open_n - SUMMARY_ROWS} more (see the SARIF or JSON report).")
         out.append("")
     for e in result.errors:
         out.append(f"- error: `{_cell(e.one_line())}`")

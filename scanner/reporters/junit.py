@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
 from scanner.models import ControlStats, Finding, ScanResult
@@ -45,17 +45,17 @@ def _describe(f: Finding) -> str:
     return line + f" (fingerprint {f.fingerprint})"
 
 
-def _testcase(parent: ET.Element, c: ControlStats, findings: list[Finding]) -> tuple[bool, bool]:
+def _testcase(parent: ET.Element, c: ControlStats, open_n: int, listed: list[Finding]) -> tuple[bool, bool]:
+    """One control's test case; ``listed`` holds its first open findings (at most MAX_LISTED)."""
     case = ET.SubElement(
         parent, "testcase", {"classname": c.policy_id, "name": _clean(f"{c.control_id}: {c.title}")}
     )
-    open_ = [f for f in findings if f.status == "open"]
     failed = skipped = False
-    if open_:
+    if open_n:
         failed = True
-        lines = [_describe(f) for f in open_[:MAX_LISTED]]
-        if len(open_) > MAX_LISTED:
-            lines.append(f"... and {len(open_) - MAX_LISTED} more")
+        lines = [_describe(f) for f in listed]
+        if open_n > MAX_LISTED:
+            lines.append(f"... and {open_n - MAX_LISTED} more")
         if c.remediation:
             lines.append(f"Remediation: {c.remediation.strip()}")
         if c.reference:
@@ -64,7 +64,7 @@ def _testcase(parent: ET.Element, c: ControlStats, findings: list[Finding]) -> t
             case,
             "failure",
             {
-                "message": _clean(f"{len(open_)} open finding(s): {c.title}"),
+                "message": _clean(f"{open_n} open finding(s): {c.title}"),
                 "type": c.severity.value,
             },
         )
@@ -77,15 +77,16 @@ def _testcase(parent: ET.Element, c: ControlStats, findings: list[Finding]) -> t
     out = ET.SubElement(case, "system-out")
     out.text = (
         f"severity {c.severity.value}; evaluated {c.evaluated}, passed {c.passed}, failed {c.failed}, "
-        f"open {len(open_)}, waived {c.waived}, suppressed {c.suppressed}, baselined {c.baselined}"
+        f"open {open_n}, waived {c.waived}, suppressed {c.suppressed}, baselined {c.baselined}"
     )
     return failed, skipped
 
 
 def to_xml(result: ScanResult) -> ET.Element:
-    by_control: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    for f in result.findings:
-        by_control[(f.policy_id, f.control_id)].append(f)
+    open_by_control: Counter[tuple[str, str]] = Counter()
+    for (policy_id, control_id, status, _), n in result.findings.tally().items():
+        if status == "open":
+            open_by_control[policy_id, control_id] += n
     per_pack: dict[str, list[ControlStats]] = defaultdict(list)
     for c in result.controls:
         per_pack[c.policy_id].append(c)
@@ -101,7 +102,14 @@ def to_xml(result: ScanResult) -> ET.Element:
         ET.SubElement(props, "property", {"name": "model", "value": result.model or ""})
         failures = skips = 0
         for c in controls:
-            failed, skipped = _testcase(suite, c, by_control.get((c.policy_id, c.control_id), []))
+            control_key = (c.policy_id, c.control_id)
+            open_n = open_by_control[control_key]
+            listed = (
+                list(result.findings.select(status="open", control=control_key, limit=MAX_LISTED))
+                if open_n
+                else []
+            )
+            failed, skipped = _testcase(suite, c, open_n, listed)
             failures += failed
             skips += skipped
         counts = {"tests": len(controls), "failures": failures, "errors": 0, "skipped": skips}

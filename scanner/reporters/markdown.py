@@ -198,7 +198,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         c = g.control
         add(f"### {c.severity.upper()} {text(c.control_id)}: {text(c.title)}")
         add("")
-        add(f"{len(g.findings)} finding(s), {c.open} open. Citation: {text(c.citation) or '—'}.")
+        add(f"{g.total} finding(s), {c.open} open. Citation: {text(c.citation) or '—'}.")
         if c.url:
             add(
                 f"Source: <{c.url}>"
@@ -208,7 +208,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         if c.remediation:
             add(f"Remediation: {text(c.remediation)}")
         add("")
-        shown = g.findings[:FINDINGS_PER_CONTROL]
+        shown = g.shown[:FINDINGS_PER_CONTROL]
         out += _table(
             ["Status", "Location", "Destination", "When", "App", "Masked evidence"],
             [
@@ -223,8 +223,8 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
                 for f in shown
             ],
         )
-        if len(g.findings) > len(shown):
-            add(f"… and {len(g.findings) - len(shown)} more; the CSV report lists every finding.")
+        if g.total > len(shown):
+            add(f"… and {g.total - len(shown)} more; the CSV report lists every finding.")
             add("")
 
     add("## 6. Exceptions")
@@ -254,6 +254,10 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             ["Status", "Control", "Location", "Reason"],
             [[f.status, code(f.control_id), code(f.location), text(f.status_reason)] for f in exceptional],
         )
+        exceptions = sum(v.summary["by_status"][k] for k in ("waived", "suppressed", "baselined"))
+        unlisted = exceptions - len(exceptional)
+        if unlisted:
+            add(f"… and {unlisted} more; the CSV report lists every finding.")
     else:
         add("- Suppressed or baselined findings: none.")
     if v.baseline:

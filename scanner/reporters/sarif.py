@@ -23,12 +23,13 @@ physical location per result.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
-import orjson
-
 from scanner.models import ControlStats, Finding, ScanResult, Severity
+from scanner.reporters._data import slot_marker, write_json
 
 if TYPE_CHECKING:
     from scanner.reporters import RenderOptions
@@ -203,20 +204,65 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     return out
 
 
-def to_sarif(result: ScanResult) -> dict[str, Any]:
+def _controls(result: ScanResult) -> dict[str, ControlStats]:
     controls: dict[str, ControlStats] = {}
     for c in result.controls:
         controls.setdefault(c.control_id, c)
-    for f in result.findings:
-        if f.control_id not in controls:
-            controls[f.control_id] = _fallback_control(f)
-    index = {cid: i for i, cid in enumerate(controls)}
+    for policy_id, control_id, _, _ in result.findings.tally():
+        if control_id not in controls:
+            first = next(result.findings.select(control=(policy_id, control_id), limit=1))
+            controls[control_id] = _fallback_control(first)
+    return controls
 
-    # Over the hard limit GitHub rejects the whole file: keep open findings first, then severity.
-    ranked = sorted(result.findings, key=lambda f: (f.status != "open", -f.severity.rank))
-    kept = ranked[:MAX_RESULTS]
-    kept_ids = {id(f) for f in kept}
-    results = [_result(f, index[f.control_id]) for f in result.findings if id(f) in kept_ids]
+
+def _quotas(result: ScanResult) -> dict[tuple[bool, Severity], int]:
+    """How many findings of each (open?, severity) the run keeps: under GitHub's hard limit on
+    results (over it the whole file is rejected), open findings first, then the most severe."""
+    sizes: dict[tuple[bool, Severity], int] = {}
+    for (_, _, status, severity), n in result.findings.tally().items():
+        key = (status == "open", severity)
+        sizes[key] = sizes.get(key, 0) + n
+    room = MAX_RESULTS
+    quotas = {}
+    for key in sorted(sizes, key=lambda k: (not k[0], -k[1].rank)):
+        quotas[key] = min(sizes[key], room)
+        room -= quotas[key]
+    return quotas
+
+
+def _results(
+    result: ScanResult, index: dict[str, int], quotas: dict[tuple[bool, Severity], int]
+) -> Iterator[dict[str, Any]]:
+    """The kept findings' results, in report order (within a group, the first ones are kept)."""
+    left = dict(quotas)
+    for f in result.findings:
+        key = (f.status == "open", f.severity)
+        if left[key] > 0:
+            left[key] -= 1
+            yield _result(f, index[f.control_id])
+
+
+def to_sarif(result: ScanResult) -> dict[str, Any]:
+    """The SARIF log as one object (``write`` streams the same document)."""
+    controls = _controls(result)
+    index = {cid: i for i, cid in enumerate(controls)}
+    quotas = _quotas(result)
+    return _document(result, controls, list(_results(result, index, quotas)), sum(quotas.values()))
+
+
+def write(result: ScanResult, out: TextIO, options: RenderOptions | None = None) -> None:
+    """Stream the SARIF log to ``out``: results are read from the store as they are written."""
+    controls = _controls(result)
+    index = {cid: i for i, cid in enumerate(controls)}
+    quotas = _quotas(result)
+    slot = slot_marker()
+    doc = _document(result, controls, slot, sum(quotas.values()))
+    write_json(doc, _results(result, index, quotas), out, slot)
+
+
+def _document(
+    result: ScanResult, controls: dict[str, ControlStats], results: Any, kept: int
+) -> dict[str, Any]:
 
     notifications = [
         {
@@ -232,7 +278,7 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
         "failOn": result.fail_on.value,
         "recordsScanned": sum(i.scanned for i in result.inputs),
         "recordsSkipped": sum(i.skipped for i in result.inputs),
-        "resultsOmitted": len(result.findings) - len(kept),
+        "resultsOmitted": len(result.findings) - kept,
     }
     if result.baseline is not None:
         b = result.baseline
@@ -272,4 +318,6 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, options: RenderOptions | None = None) -> str:
-    return orjson.dumps(to_sarif(result), option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    buf = io.StringIO()
+    write(result, buf, options)
+    return buf.getvalue()
