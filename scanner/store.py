@@ -49,6 +49,10 @@ def _b(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def _s(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
+
+
 class FindingStore:
     """A scan's findings, on disk, read back in report order.
 
@@ -62,8 +66,8 @@ class FindingStore:
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-8192"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(
-            "CREATE TABLE f (seq INTEGER PRIMARY KEY, sev INTEGER, policy TEXT, control TEXT, path BLOB,"
-            " line INTEGER, pointer BLOB, fp TEXT, status TEXT, reason TEXT, data BLOB)"
+            "CREATE TABLE f (seq INTEGER PRIMARY KEY, sev INTEGER, policy BLOB, control BLOB, path BLOB,"
+            " line INTEGER, pointer BLOB, fp BLOB, status TEXT, reason BLOB, data BLOB)"
         )
         self._len = 0
         self._indexed = False
@@ -76,14 +80,14 @@ class FindingStore:
         rows = [
             (
                 f.severity.rank,
-                f.policy_id,
-                f.control_id,
+                _b(f.policy_id),
+                _b(f.control_id),
                 _b(f.location.path),
                 f.location.line or 0,
                 _b(f.location.pointer),
-                f.fingerprint,
+                _b(f.fingerprint),
                 f.status,
-                f.status_reason,
+                None if f.status_reason is None else _b(f.status_reason),
                 marshal.dumps(self._encode(f)),
             )
             for f in findings
@@ -102,16 +106,17 @@ class FindingStore:
     def mark(self, fingerprints: Iterable[str], status: FindingStatus, reason: str) -> set[str]:
         """Set ``status`` on the open findings whose fingerprint is in ``fingerprints``; returns the
         fingerprints that any finding (open or not) has."""
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS marks (fp TEXT PRIMARY KEY)")
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS marks (fp BLOB PRIMARY KEY)")
         self._db.execute("BEGIN")
         self._db.execute("DELETE FROM marks")
-        self._db.executemany("INSERT OR IGNORE INTO marks VALUES (?)", ((fp,) for fp in fingerprints))
+        self._db.executemany("INSERT OR IGNORE INTO marks VALUES (?)", ((_b(fp),) for fp in fingerprints))
         matched = {
-            fp for (fp,) in self._db.execute("SELECT DISTINCT fp FROM f WHERE fp IN (SELECT fp FROM marks)")
+            _s(fp)
+            for (fp,) in self._db.execute("SELECT DISTINCT fp FROM f WHERE fp IN (SELECT fp FROM marks)")
         }
         self._db.execute(
             "UPDATE f SET status = ?, reason = ? WHERE status = 'open' AND fp IN (SELECT fp FROM marks)",
-            (status, reason),
+            (status, _b(reason)),
         )
         self._db.execute("DELETE FROM marks")
         self._db.execute("COMMIT")
@@ -195,7 +200,7 @@ class FindingStore:
     def tally(self) -> Tally:
         """How many findings per (policy id, control id, status, severity)."""
         rows = self._db.execute("SELECT policy, control, status, sev, count(*) FROM f GROUP BY 1, 2, 3, 4")
-        return {(p, c, s, _SEVERITIES[sev]): n for p, c, s, sev, n in rows}
+        return {(_s(p), _s(c), s, _SEVERITIES[sev]): n for p, c, s, sev, n in rows}
 
     @staticmethod
     def _where(
@@ -217,7 +222,7 @@ class FindingStore:
             params.append(severity.rank)
         if control is not None:
             terms.append("policy = ? AND control = ?")
-            params += control
+            params += (_b(control[0]), _b(control[1]))
         return (" WHERE " + " AND ".join(terms) if terms else ""), tuple(params)
 
     def _index(self) -> None:
@@ -234,7 +239,8 @@ class FindingStore:
         while batch := cursor.fetchmany(_FETCH):
             for status, reason, data in batch:
                 # Only this store writes its private temporary database.
-                yield self._decode(marshal.loads(data), status, reason)  # noqa: S302
+                row = marshal.loads(data)  # noqa: S302
+                yield self._decode(row, status, None if reason is None else _s(reason))
 
     # -- encoding ---------------------------------------------------------------------------------
     def _share(self, value: Any) -> Any:
