@@ -7,7 +7,8 @@
    ``AnalyzerEngine`` over the same requests' texts, and recall on the planted values.
 2. Unique single-turn texts (no repetition to exploit): against Presidio's ``BatchAnalyzerEngine``.
 3. Patterns-only mode (``--pii patterns``): MB/s of JSONL input per core.
-4. Memory: peak RSS on a corpus and on one ten times larger (it must not grow with input size).
+4. Memory: peak RSS on a corpus and on one ten times larger, each scanned and written out as every
+   report format (it must not grow with input size or with the number of findings).
 5. Start-up: ``sovscan --help`` and ``sovscan policy validate``.
 
 Each side runs in its own process (bench/speed.py workers), so peak RSS figures are separate.
@@ -49,7 +50,7 @@ def _patterns(requests: int, seed: int = 0) -> dict[str, Any]:
     corpus = OUT / f"chat-{requests}-s{seed}.jsonl"
     if not corpus.exists():
         gen_chat_corpus.generate(requests, corpus, seed, 0.05, False)
-    data = speed.run_worker("sovscan", corpus, None, pii="patterns")
+    data = speed.run_worker("sovscan", corpus, None, pii="patterns", reports=OUT / f"reports-{requests}")
     data["mb"] = data["bytes"] / 1e6
     data["mb_per_s"] = round(data["mb"] / data["seconds"], 2)
     return data
@@ -114,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             "large_mb": round(large["mb"], 1),
             "large_peak_rss_mb": large["peak_rss_mb"],
             "large_mb_per_s": large["mb_per_s"],
+            "small_findings": small["findings"],
+            "large_findings": large["findings"],
+            "large_report_mb": large.get("report_mb"),
         },
         "startup_seconds": {"help": help_s, "policy_validate": validate_s},
     }
@@ -140,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| patterns-only, MB/s per core ({p['mb']} MB JSONL, one process) | {p['mb_per_s_per_core']} | – | |"
     )
     print(
-        f"| peak RSS, {mem['small_mb']} MB vs {mem['large_mb']} MB input (patterns-only) | "
+        f"| peak RSS, {mem['small_mb']} MB vs {mem['large_mb']} MB input, every report written "
+        f"({mem['small_findings']} vs {mem['large_findings']} findings; patterns-only) | "
         f"{mem['small_peak_rss_mb']} MB / {mem['large_peak_rss_mb']} MB | – | "
         f"multi-turn: {m['sovscan_peak_rss_mb']} MB main, "
         f"{m['sovscan_worker_peak_rss_mb']} MB per NER worker |"

@@ -128,7 +128,24 @@ def _peak_child_rss_mb() -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-def worker_sovscan(corpus: Path, truth_file: Path, pii: str = "auto") -> dict[str, Any]:
+def write_reports(result: Any, out_dir: Path) -> dict[str, Any]:
+    """Every report format to ``out_dir``, as ``sovscan scan --report fmt:path`` writes them."""
+    from scanner.reporters import DEFAULT_EXTENSIONS, REPORTERS, RenderOptions, write
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    sizes = {}
+    for fmt in REPORTERS:
+        path = out_dir / f"report.{DEFAULT_EXTENSIONS[fmt]}"
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            write(fmt, result, out, RenderOptions(width=160))
+        sizes[fmt] = round(path.stat().st_size / 1e6, 2)
+    return {"report_seconds": round(time.perf_counter() - t0, 3), "report_mb": sizes}
+
+
+def worker_sovscan(
+    corpus: Path, truth_file: Path, pii: str = "auto", reports: Path | None = None
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     from scanner.config import Settings
     from scanner.pipeline import Scanner
@@ -141,7 +158,10 @@ def worker_sovscan(corpus: Path, truth_file: Path, pii: str = "auto") -> dict[st
     t1 = time.perf_counter()
     result = scanner.scan([str(corpus)])
     seconds = time.perf_counter() - t1
-    rss = _peak_rss_mb()
+    rss = scan_rss = _peak_rss_mb()
+    written = write_reports(result, reports) if reports is not None else {}
+    if reports is not None:
+        rss = _peak_rss_mb()  # the peak of the scan and of writing every report
     # NER workers are not our children (forkserver); the scan reports their peak itself.
     child_rss = max(_peak_child_rss_mb(), float(result.timings.get("ner_worker_peak_rss_mb", 0.0)))
 
@@ -159,6 +179,7 @@ def worker_sovscan(corpus: Path, truth_file: Path, pii: str = "auto") -> dict[st
             "side": "sovscan", "pii": pii, "records": records, "bytes": size,
             "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1),
             "peak_child_rss_mb": round(child_rss, 1), "findings": len(result.findings),
+            "scan_peak_rss_mb": round(scan_rss, 1), **written,
             "timings": timings,
         }
 
@@ -268,10 +289,17 @@ def worker_presidio(
 
 
 def run_worker(
-    side: str, corpus: Path, limit: int | None, pii: str = "auto", batch: bool = False
+    side: str,
+    corpus: Path,
+    limit: int | None,
+    pii: str = "auto",
+    batch: bool = False,
+    reports: Path | None = None,
 ) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", side, "--corpus", str(corpus)]
     cmd += ["--pii", pii]
+    if reports is not None:
+        cmd += ["--reports", str(reports)]
     if batch:
         cmd.append("--presidio-batch")
     if limit is not None:
@@ -415,12 +443,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", choices=("sovscan", "presidio"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--reports", type=Path, default=None, metavar="DIR", help="sovscan worker: write every report to DIR"
+    )
     args = parser.parse_args(argv)
 
     if args.worker:
         truth_file = Path(gen_chat_corpus.truth_path(args.corpus))
         if args.worker == "sovscan":
-            data = worker_sovscan(args.corpus, truth_file, args.pii)
+            data = worker_sovscan(args.corpus, truth_file, args.pii, args.reports)
         else:
             data = worker_presidio(args.corpus, truth_file, args.limit, args.presidio_batch)
         sys.stdout.write(json.dumps(data) + "\n")

@@ -33,7 +33,6 @@ from scanner.policy import (
 )
 
 _PROBE = "ner-probe"
-_MAX_SHARED = 100_000
 _NUMERIC = re.compile(r"/\d+(?=/|#|$)")
 
 
@@ -64,9 +63,8 @@ class Engine:
             c.id for lp in self.policies for c in lp.pack.controls if _uses_register(c.when)
         )
         self._unregistered = frozenset(self.register_controls) if not self.register.entries else frozenset()
-        # Shared by every finding of a control (never mutated), and repeated strings shared.
+        # Shared by every finding of a control (never mutated).
         self._references: dict[tuple[str, str], list[Reference]] = {}
-        self._strings: dict[str, str] = {}
         self._ner_probe = [
             Detection(_PROBE, e, self.catalog.category_of(e), "", 0, 0, 1.0, "", "")
             for e in sorted(NER_ENTITIES)
@@ -307,14 +305,8 @@ class Engine:
                     url=control.source_url or (lp.pack.sources[0] if lp.pack.sources else None),
                 )
             ]
-        # A long log holds many findings until the report is written, most of them repeats (chat
-        # history is resent every turn): equal messages and fingerprints share one string.
         message = describe(control, record, dest, evidence)
-        message = self._strings.setdefault(message, message)
         print_ = fingerprint(control.id, record, dest, evidence)
-        print_ = self._strings.setdefault(print_, print_)
-        if len(self._strings) > _MAX_SHARED:
-            self._strings.clear()
         return Finding(
             control_id=control.id,
             policy_id=lp.pack.id,

@@ -63,7 +63,7 @@ class FindingStore:
 
     def __init__(self, findings: Iterable[Finding] = ()) -> None:
         self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-8192"):
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-2048"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(
             "CREATE TABLE f (seq INTEGER PRIMARY KEY, sev INTEGER, policy BLOB, control BLOB, path BLOB,"

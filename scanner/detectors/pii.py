@@ -46,8 +46,6 @@ _MAX_CHUNK = 100_000
 _CHUNK_OVERLAP = 200
 # The pattern tokenizer is renewed past this many vocabulary entries.
 _MAX_VOCAB = 200_000
-# Detections kept for sharing: resends of a conversation's history come close together.
-_MAX_SHARED_DETECTIONS = 50_000
 # What a pattern recognizer needs to see before it can match anything. Recognizers that can match
 # text without a digit, "@", a URL or domain, or a key block declare ``prefilter`` (a regex).
 _BASE_TRIGGER = r"\d|@|://|\.[A-Za-z]{2,}\b|-----BEGIN"
@@ -142,7 +140,7 @@ class PiiDetector:
         model: str | None = None,
         min_score: float = 0.4,
         hash_key: bytes = b"",
-        cache_size: int = 100_000,
+        cache_size: int = 25_000,
         batch_size: int = 64,
         jobs: int = 1,
     ) -> None:
@@ -158,7 +156,6 @@ class PiiDetector:
 
         self._filters = filters
         self._field_known: dict[str, bool] = {}
-        self._detections: dict[tuple[str, Span], Detection] = {}
         self._inflight: dict[bytes, str] = {}
         self._analyzer: Any = None
         self._trigger: Any = None
@@ -434,26 +431,17 @@ class PiiDetector:
         ]
 
     def to_detection(self, segment: Segment, span: Span) -> Detection:
-        # Resent history yields the same detection (same pointer, same span) request after
-        # request; findings hold them until the report, so equal ones are one object.
-        key = (segment.pointer, span)
-        found = self._detections.get(key)
-        if found is None:
-            found = Detection(
-                detector="ner" if span.entity in NER_ENTITIES else "presidio",
-                entity=span.entity,
-                category=self.catalog.category_of(span.entity),
-                pointer=segment.pointer,
-                start=span.start,
-                end=span.end,
-                score=span.score,
-                value_hash=span.value_hash,
-                preview=span.preview,
-            )
-            if len(self._detections) >= _MAX_SHARED_DETECTIONS:
-                self._detections.clear()
-            self._detections[key] = found
-        return found
+        return Detection(
+            detector="ner" if span.entity in NER_ENTITIES else "presidio",
+            entity=span.entity,
+            category=self.catalog.category_of(span.entity),
+            pointer=segment.pointer,
+            start=span.start,
+            end=span.end,
+            score=span.score,
+            value_hash=span.value_hash,
+            preview=span.preview,
+        )
 
 
 class _Trigger:
