@@ -213,6 +213,8 @@ def worker_sovscan(
         "peak_rss_mb": round(rss, 1),
         "peak_child_rss_mb": round(child_rss, 1),
         "findings": len(result.findings),
+        "scan_peak_rss_mb": round(scan_rss, 1),
+        **written,
         "errors": [e.one_line() for e in result.errors],
         "skipped": sum(i.skipped for i in result.inputs),
         "timings": timings,

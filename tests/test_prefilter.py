@@ -167,6 +167,20 @@ def test_an_unanswered_set_match_falls_back_to_every_regex(gate: RegexGate, monk
         assert sorted(gate.matching(text)) == one_by_one(gate, text) != []
 
 
+def test_a_set_too_large_for_its_memory_budget_gets_a_larger_one(gate: RegexGate, monkeypatch: Any) -> None:
+    from scanner.detectors import prefilter
+
+    text = "TFN 123 456 782 and jane@example.com"
+    monkeypatch.setattr(prefilter, "_RE2_BUDGETS", (1 << 16, 16 << 20))  # 64 KB holds no program
+    larger = RegexGate(gate.compiled)
+    assert larger._ascii is not None and len(larger._candidates("Please summarise the notes.")) < 10
+    assert sorted(larger.matching(text)) == one_by_one(gate, text) != []
+    monkeypatch.setattr(prefilter, "_RE2_BUDGETS", (1 << 16,))
+    none = RegexGate(gate.compiled)  # no budget fits: every regex is searched, still exactly
+    assert none._ascii is None and len(none._candidates("Please summarise the notes.")) == len(gate.compiled)
+    assert sorted(none.matching(text)) == one_by_one(gate, text)
+
+
 @st.composite
 def texts_around_matches(draw: Any, compiled: list[Any]) -> str:
     regex = draw(st.sampled_from([c for c in compiled if isinstance(c, re.Pattern)]))

@@ -310,15 +310,30 @@ class _Translator:
         return f"{{{lo},{hi}}}"
 
 
+_RE2_BUDGETS = (8 << 20, 32 << 20, 128 << 20)
+
+
 class _Re2Set:
     """The RE2 set of the translatable regexes, plus the end sentinel."""
 
     def __init__(self, compiled: Sequence[Any], ascii_text: bool) -> None:
         import re2
 
+        # RE2's memory budget: a third for the compiled program, the rest for the DFA's state
+        # cache, which fills as new text is seen and is reset when full. A small budget keeps a
+        # long scan's memory flat at no measured cost; a set too large for it gets a larger one.
+        for budget in _RE2_BUDGETS:
+            try:
+                self._build(re2, compiled, ascii_text, budget)
+                return
+            except re2.error:
+                if budget == _RE2_BUDGETS[-1]:
+                    raise
+
+    def _build(self, re2: Any, compiled: Sequence[Any], ascii_text: bool, budget: int) -> None:
         options = re2.Options()
         options.log_errors = False
-        options.max_mem = 16 << 20  # the DFA cache: enough for chat text; RE2 resets it when full
+        options.max_mem = budget
         self.rset = re2.Set.SearchSet(options)
         self.always: list[int] = []  # searched on every text: no sound RE2 form
         self.members: list[int] = []  # RE2 set index → index into ``compiled``
@@ -361,10 +376,14 @@ class RegexGate:
         self._ascii: _Re2Set | None = None
         self._unicode: _Re2Set | None = None
         try:
-            self._ascii = _Re2Set(self.compiled, ascii_text=True)
-            self._unicode = _Re2Set(self.compiled, ascii_text=False)
+            import re2
         except ImportError:  # pragma: no cover - a declared dependency; the slow path still works
             return
+        try:
+            self._ascii = _Re2Set(self.compiled, ascii_text=True)
+            self._unicode = _Re2Set(self.compiled, ascii_text=False)
+        except re2.error:  # too large for RE2 at any budget: every regex is searched one by one
+            self._ascii = self._unicode = None
 
     def matching(self, text: str) -> list[int]:
         """Indices (into ``compiled``) of the regexes that match ``text``: exactly what searching
