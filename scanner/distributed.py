@@ -254,41 +254,66 @@ def run_in_process(settings: Settings, shards: list[Shard]) -> Results:
 
 
 # -- merging --------------------------------------------------------------------------------------
-def merge(driver: Scanner, plans: list[FilePlan], parts: dict[int, Partial]) -> None:
-    """Add the partials to ``driver``'s tallies in file and shard order, as if it had scanned them."""
-    for fplan in plans:
-        summary: InputSummary | None = None
-        records = 0  # records of the file's earlier shards: a range counts its records from 0
-        for shard in fplan.shards:
-            part = parts[shard.index]
-            if records:
-                _shift_records(part, records)
-            driver.findings.extend(part.findings)
-            driver.store_findings()
-            driver.errors.extend(part.errors)
-            driver.warnings.extend(part.warnings)
-            driver.skipped.extend(part.skipped[: SKIPPED_KEPT - len(driver.skipped)])
-            for dest_key, stats in part.destinations.items():
-                _merge_destination(driver.destinations, dest_key, stats)
-            for control_key, (evaluated, passed, failed) in part.controls.items():
-                control = driver.engine.stats[control_key]
-                control.evaluated += evaluated
-                control.passed += passed
-                control.failed += failed
-            for waiver, matched in zip(driver.policy_set.waivers, part.waivers, strict=True):
-                waiver.matched += matched
-            for name, count in part.detector.items():
-                driver.detector.stats[name] = driver.detector.stats.get(name, 0) + count
-            if shard.end is None:
-                driver.inputs.extend(part.inputs)
-                continue
-            for piece in part.inputs:
-                records += piece.records
-                summary = piece if summary is None else _add_summary(summary, piece)
-        if summary is not None:
-            # Each range hashed its own bytes; the file's digest and size are the driver's.
-            summary.sha256, summary.bytes = fplan.sha256, fplan.size
-            driver.inputs.append(summary)
+class Merger:
+    """Merges partials into the driver in file and shard order as they arrive in any order.
+
+    A partial waits only until the ones before it have come, then its findings go to the driver's
+    store: with shards handed out largest first, few wait, and the driver's memory does not grow
+    with the number of findings.
+    """
+
+    def __init__(self, driver: Scanner, plans: list[FilePlan]) -> None:
+        self.driver = driver
+        self.order = [(fplan, shard) for fplan in plans for shard in fplan.shards]
+        self.next = 0
+        self.waiting: dict[int, Partial] = {}
+        self.summary: InputSummary | None = None
+        self.records = 0  # records of the file's earlier shards: a range counts its records from 0
+
+    def add(self, index: int, part: Partial) -> None:
+        self.waiting[index] = part
+        while self.next < len(self.order) and self.order[self.next][1].index in self.waiting:
+            fplan, shard = self.order[self.next]
+            self._merge(fplan, shard, self.waiting.pop(shard.index))
+            self.next += 1
+
+    def finish(self) -> None:
+        if self.next != len(self.order):
+            missing = [shard.index for _, shard in self.order[self.next :]]
+            raise RuntimeError(f"shards never merged: {missing[:10]}")
+
+    def _merge(self, fplan: FilePlan, shard: Shard, part: Partial) -> None:
+        driver = self.driver
+        if self.records:
+            _shift_records(part, self.records)
+        driver.findings.extend(part.findings)
+        driver.store_findings()
+        driver.errors.extend(part.errors)
+        driver.warnings.extend(part.warnings)
+        driver.skipped.extend(part.skipped[: SKIPPED_KEPT - len(driver.skipped)])
+        for dest_key, stats in part.destinations.items():
+            _merge_destination(driver.destinations, dest_key, stats)
+        for control_key, (evaluated, passed, failed) in part.controls.items():
+            control = driver.engine.stats[control_key]
+            control.evaluated += evaluated
+            control.passed += passed
+            control.failed += failed
+        for waiver, matched in zip(driver.policy_set.waivers, part.waivers, strict=True):
+            waiver.matched += matched
+        for name, count in part.detector.items():
+            driver.detector.stats[name] = driver.detector.stats.get(name, 0) + count
+        if shard.end is None:
+            driver.inputs.extend(part.inputs)
+            return
+        for piece in part.inputs:
+            self.records += piece.records
+            self.summary = piece if self.summary is None else _add_summary(self.summary, piece)
+        if shard is fplan.shards[-1]:
+            if self.summary is not None:
+                # Each range hashed its own bytes; the file's digest and size are the driver's.
+                self.summary.sha256, self.summary.bytes = fplan.sha256, fplan.size
+                driver.inputs.append(self.summary)
+            self.summary, self.records = None, 0
 
 
 def _shift_records(part: Partial, offset: int) -> None:
@@ -354,17 +379,17 @@ def scan_sharded(
     try:
         plans = plan(driver.iter_inputs(paths), shard_bytes, settings.input_format)
         shards = [s for p in plans for s in p.shards]
-        parts: dict[int, Partial] = {}
+        merger = Merger(driver, plans)
         records = done = 0
         if shards:
             with contextlib.closing(run(worker_settings(driver), shards)) as results:
                 for shard, part in results:
-                    parts[shard.index] = part
                     records += sum(i.records for i in part.inputs)
                     done += shard.size
+                    merger.add(shard.index, part)
                     if on_progress is not None:
                         on_progress(records, done)
-        merge(driver, plans, parts)
+        merger.finish()
     finally:
         driver.detector.close()
     result = driver.result(time.perf_counter() - started)

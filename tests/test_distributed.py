@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from scanner.cli import app
 from scanner.config import Settings
-from scanner.distributed import cut_ranges, plan, scan_on_ray, scan_sharded
+from scanner.distributed import Results, Shard, cut_ranges, plan, run_in_process, scan_on_ray, scan_sharded
 from scanner.errors import ConfigError
 from scanner.models import ScanResult
 from scanner.pipeline import Scanner
@@ -197,6 +197,23 @@ def test_sharded_scan_in_process_matches_for_every_shard_size(corpus: Path) -> N
     assert single.skipped and single.findings and single.inputs[0].records > 30
     for shard_bytes in (1, 700, 9000, 1 << 30):
         assert_same(single, scan_sharded([str(corpus)], settings, shard_bytes=shard_bytes))
+
+
+def test_partials_arriving_out_of_order_merge_as_they_can(corpus: Path) -> None:
+    """Shards finish in any order (Ray hands out the largest first): each partial waits only for
+    the ones before it, and the result is the single-machine one."""
+    settings = Settings(policies=("au-privacy",), pii_mode="patterns", jobs=1)
+    single = Scanner(settings).scan([str(corpus)])
+    yielded: list[int] = []
+
+    def backwards(worker_settings: Settings, shards: list[Shard]) -> Results:
+        done = list(run_in_process(worker_settings, shards))
+        for shard, part in reversed(done):
+            yielded.append(shard.index)
+            yield shard, part
+
+    assert_same(single, scan_sharded([str(corpus)], settings, run=backwards, shard_bytes=700))
+    assert len(yielded) > 5 and yielded == sorted(yielded, reverse=True)
 
 
 # -- on Ray ---------------------------------------------------------------------------------------
