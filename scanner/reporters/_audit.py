@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from scanner.models import ControlStats, Destination, Finding, ScanResult, Severity
-from scanner.reporters._data import summary
+from scanner.reporters._data import control_counts, summary
 
 SEVERITIES = [s.value for s in reversed(list(Severity))]  # critical first
 SEVERITY_COLORS = {
@@ -435,12 +435,7 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
     generated = parse_timestamp(result.generated_at)
     today = generated.date() if generated else None
 
-    open_by_control: Counter[tuple[str, str]] = Counter()
-    total_by_control: Counter[tuple[str, str]] = Counter()
-    for (policy_id, control_id, status, _), n in result.findings.tally().items():
-        total_by_control[policy_id, control_id] += n
-        if status == "open":
-            open_by_control[policy_id, control_id] += n
+    open_by_control, total_by_control = control_counts(result)
 
     # One streaming pass: what each control and exception list shows, the trend, the evidence.
     shown: dict[tuple[str, str], list[FindingView]] = {}

@@ -72,6 +72,17 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
+def control_counts(result: ScanResult) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    """Findings per (policy id, control id): open ones, and all of them."""
+    opens: Counter[tuple[str, str]] = Counter()
+    totals: Counter[tuple[str, str]] = Counter()
+    for (policy_id, control_id, status, _), n in result.findings.tally().items():
+        totals[policy_id, control_id] += n
+        if status == "open":
+            opens[policy_id, control_id] += n
+    return opens, totals
+
+
 def summary(result: ScanResult) -> dict[str, Any]:
     by_sev: Counter[str] = Counter()
     by_status: Counter[str] = Counter()

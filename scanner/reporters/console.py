@@ -6,7 +6,6 @@ Colour only when asked (the CLI asks when stdout is a terminal).
 from __future__ import annotations
 
 import io
-from collections import Counter
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -14,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scanner.models import Finding, ScanResult
-from scanner.reporters._data import summary
+from scanner.reporters._data import control_counts, summary
 
 if TYPE_CHECKING:
     from scanner.reporters import RenderOptions
@@ -48,12 +47,7 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         )
     )
 
-    totals: Counter[tuple[str, str]] = Counter()
-    opens: Counter[tuple[str, str]] = Counter()
-    for (policy_id, control_id, status, _), n in result.findings.tally().items():
-        totals[policy_id, control_id] += n
-        if status == "open":
-            opens[policy_id, control_id] += n
+    opens, totals = control_counts(result)
     if totals:
         table = Table(title="Findings by control", show_lines=False, expand=False)
         for col in ("Severity", "Control", "Title", "Open", "Other", "Examples"):

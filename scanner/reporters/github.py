@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 
 from scanner.models import Finding, ScanResult, Severity
+from scanner.reporters._data import summary
 
 PER_LEVEL = 10
 SUMMARY_ROWS = 50
@@ -88,15 +89,9 @@ def _where(f: Finding) -> str:
 
 
 def render_summary(result: ScanResult) -> str:
-    by_sev: Counter[str] = Counter()
-    by_status: Counter[str] = Counter()
-    for (_, _, status, severity), n in result.findings.tally().items():
-        by_status[status] += n
-        if status == "open":
-            by_sev[severity.value] += n
-    open_n = by_status["open"]
+    s = summary(result)
+    by_sev, by_status, open_n, verdict = s["by_severity"], s["by_status"], s["open"], s["verdict"]
     gate = result.count_open(result.fail_on)
-    verdict = "error" if result.errors else ("fail" if gate else "pass")
     icon = {"pass": "✅", "fail": "❌", "error": "⚠️"}[verdict]
     out = [
         f"## {icon} sovscan: {verdict.upper()}",
@@ -108,10 +103,9 @@ def render_summary(result: ScanResult) -> str:
         "",
         "| Severity | Open |",
         "|---|---|",
-        *(f"| {s.value} | {by_sev.get(s.value, 0)} |" for s in reversed(list(Severity))),
+        *(f"| {sev} | {n} |" for sev, n in by_sev.items()),
         "",
-        "Status: "
-        + ", ".join(f"{k} {by_status.get(k, 0)}" for k in ("open", "suppressed", "waived", "baselined")),
+        "Status: " + ", ".join(f"{k} {n}" for k, n in by_status.items()),
         "",
     ]
     b = result.baseline

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from scanner.models import ControlStats, Finding, ScanResult
+from scanner.reporters._data import control_counts
 
 if TYPE_CHECKING:
     from scanner.reporters import RenderOptions
@@ -83,10 +84,7 @@ def _testcase(parent: ET.Element, c: ControlStats, open_n: int, listed: list[Fin
 
 
 def to_xml(result: ScanResult) -> ET.Element:
-    open_by_control: Counter[tuple[str, str]] = Counter()
-    for (policy_id, control_id, status, _), n in result.findings.tally().items():
-        if status == "open":
-            open_by_control[policy_id, control_id] += n
+    open_by_control, _ = control_counts(result)
     per_pack: dict[str, list[ControlStats]] = defaultdict(list)
     for c in result.controls:
         per_pack[c.policy_id].append(c)
