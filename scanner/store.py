@@ -4,7 +4,7 @@ database, so that memory stays flat however many findings a log yields.
 A chat log that resends personal data on every turn yields a finding on most requests: months of
 traffic mean millions of findings, far more than should sit in memory until the reports are written.
 ``FindingStore`` keeps them on disk (SQLite's private temporary database: created empty, unlinked at
-once, gone when the store is closed or collected; pages stay in an 8 MB cache and only reach the
+once, gone when the store is closed or collected; pages stay in a 2 MB cache and only reach the
 disk past that). What is written is what the JSON report says of a finding — masked previews and
 keyed hashes, never a raw value.
 
