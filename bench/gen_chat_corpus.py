@@ -42,9 +42,7 @@ except ImportError:  # pragma: no cover - the generator also runs without orjson
 
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
 ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
-GEMINI_URL = (
-    "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
-)
+GEMINI_URL = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
 OPENAI_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini")
 ANTHROPIC_MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1")
 ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "AU_TFN", "CREDIT_CARD")
@@ -398,10 +396,7 @@ _TFN_WEIGHTS = (1, 4, 3, 7, 5, 8, 6, 9, 10)
 
 
 def tfn_valid(digits: str) -> bool:
-    return (
-        len(digits) == 9
-        and sum(int(d) * w for d, w in zip(digits, _TFN_WEIGHTS, strict=True)) % 11 == 0
-    )
+    return len(digits) == 9 and sum(int(d) * w for d, w in zip(digits, _TFN_WEIGHTS, strict=True)) % 11 == 0
 
 
 def make_tfn(rng: random.Random) -> str:
@@ -447,9 +442,7 @@ def make_card(rng: random.Random) -> str:
 def make_phone(rng: random.Random) -> str:
     if rng.random() < 0.65:  # mobile: +61 4xx xxx xxx (prefixes 40-43 and 46 are all valid)
         n = f"4{rng.choice('01236')}{rng.randint(0, 9)}{rng.randint(0, 999999):06d}"
-        return rng.choice(
-            (f"+61 {n[:3]} {n[3:6]} {n[6:]}", f"+61{n}", f"+61 {n[:3]}-{n[3:6]}-{n[6:]}")
-        )
+        return rng.choice((f"+61 {n[:3]} {n[3:6]} {n[6:]}", f"+61{n}", f"+61 {n[:3]}-{n[3:6]}-{n[6:]}"))
     area, lead = rng.choice((("2", "9"), ("3", "9"), ("7", "3"), ("8", "9")))
     n = f"{lead}{rng.randint(0, 9999999):07d}"
     return f"+61 {area} {n[:4]} {n[4:]}"
@@ -728,8 +721,7 @@ class Generator:
             self.stats.bytes += len(line.encode("utf-8"))
             for entity, value in planted:
                 truth.write(
-                    _dumps({"request_id": envelope["request_id"], "entity": entity, "value": value})
-                    + "\n"
+                    _dumps({"request_id": envelope["request_id"], "entity": entity, "value": value}) + "\n"
                 )
                 self.stats.planted[entity] += 1
         return self.stats
@@ -764,9 +756,7 @@ def main(argv: list[str] | None = None) -> int:
         default=0.05,
         help="fraction of user turns carrying planted personal data",
     )
-    parser.add_argument(
-        "--unique", action="store_true", help="single-turn requests, every text distinct"
-    )
+    parser.add_argument("--unique", action="store_true", help="single-turn requests, every text distinct")
     args = parser.parse_args(argv)
     stats = generate(args.requests, args.out, args.seed, args.pii_rate, args.unique)
     planted = ", ".join(f"{k}={v}" for k, v in stats.planted.items())

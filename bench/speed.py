@@ -176,10 +176,16 @@ def worker_sovscan(
         timings["chars_ner"] -= len("warm up")
     if pii == "patterns":
         return {
-            "side": "sovscan", "pii": pii, "records": records, "bytes": size,
-            "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1),
-            "peak_child_rss_mb": round(child_rss, 1), "findings": len(result.findings),
-            "scan_peak_rss_mb": round(scan_rss, 1), **written,
+            "side": "sovscan",
+            "pii": pii,
+            "records": records,
+            "bytes": size,
+            "seconds": round(seconds, 3),
+            "peak_rss_mb": round(rss, 1),
+            "peak_child_rss_mb": round(child_rss, 1),
+            "findings": len(result.findings),
+            "scan_peak_rss_mb": round(scan_rss, 1),
+            **written,
             "timings": timings,
         }
 
@@ -222,9 +228,7 @@ def worker_sovscan(
     }
 
 
-def worker_presidio(
-    corpus: Path, truth_file: Path, limit: int | None, batch: bool = False
-) -> dict[str, Any]:
+def worker_presidio(corpus: Path, truth_file: Path, limit: int | None, batch: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     import logging
 
@@ -439,9 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run Presidio on the first K requests only and extrapolate",
     )
     parser.add_argument("--pii", choices=("auto", "full", "patterns"), default="auto")
-    parser.add_argument(
-        "--presidio-batch", action="store_true", help="time Presidio's BatchAnalyzerEngine"
-    )
+    parser.add_argument("--presidio-batch", action="store_true", help="time Presidio's BatchAnalyzerEngine")
     parser.add_argument("--worker", choices=("sovscan", "presidio"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
@@ -471,11 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     truth = load_truth(Path(gen_chat_corpus.truth_path(corpus)))
 
     results = [run_worker("sovscan", corpus, None, args.pii)]
-    sample = (
-        args.presidio_sample
-        if args.presidio_sample and args.presidio_sample < args.requests
-        else None
-    )
+    sample = args.presidio_sample if args.presidio_sample and args.presidio_sample < args.requests else None
     if not args.skip_presidio:
         results.append(run_worker("presidio", corpus, sample, batch=args.presidio_batch))
     for side in results:

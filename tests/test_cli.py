@@ -111,7 +111,8 @@ def test_invalid_policy_yaml_exits_2_naming_file_field_and_reason(tmp_path: Path
     assert result.exit_code == 2
     assert (
         str(bad) in result.stderr
-        and "controls[0].severity" in result.stderr and ":9:" in result.stderr
+        and "controls[0].severity" in result.stderr
+        and ":9:" in result.stderr
         and "Traceback" not in result.output
     )
     broken = tmp_path / "broken.yaml"
