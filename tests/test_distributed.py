@@ -22,7 +22,17 @@ from typer.testing import CliRunner
 
 from scanner.cli import app
 from scanner.config import Settings
-from scanner.distributed import Results, Shard, cut_ranges, plan, run_in_process, scan_on_ray, scan_sharded
+from scanner.distributed import (
+    Merger,
+    Results,
+    Shard,
+    cut_ranges,
+    plan,
+    run_in_process,
+    scan_on_ray,
+    scan_sharded,
+    worker_settings,
+)
 from scanner.errors import ConfigError
 from scanner.models import ScanResult
 from scanner.pipeline import Scanner
@@ -214,6 +224,24 @@ def test_partials_arriving_out_of_order_merge_as_they_can(corpus: Path) -> None:
 
     assert_same(single, scan_sharded([str(corpus)], settings, run=backwards, shard_bytes=700))
     assert len(yielded) > 5 and yielded == sorted(yielded, reverse=True)
+
+    # In order, nothing waits: each partial is merged (its findings stored) as it arrives.
+    driver = Scanner(settings)
+    plans = plan(driver.iter_inputs([str(corpus)]), 700)
+    merger = Merger(driver, plans)
+    parts = list(run_in_process(worker_settings(driver), [s for p in plans for s in p.shards]))
+    for shard, part in parts:
+        merger.add(shard.index, part)
+        assert not merger.waiting and not driver.findings
+    merger.finish()
+    assert len(driver.store) == len(single.findings)
+    # Backwards, each waits for the first shard (only the waiting is checked: the parts were merged above).
+    merger = Merger(Scanner(settings), plans)
+    for n, (shard, part) in enumerate(reversed(parts[1:]), start=1):
+        merger.add(shard.index, part)
+        assert len(merger.waiting) == n
+    merger.add(parts[0][0].index, parts[0][1])
+    assert not merger.waiting
 
 
 # -- on Ray ---------------------------------------------------------------------------------------

@@ -524,14 +524,13 @@ def _units(text: str) -> Iterable[tuple[int, str]]:
     change (a user's name, a ticket number), so each distinct sentence is analysed once."""
     offset = 0
     for line in text.split("\n"):
-        if line and not line.isspace():
-            start = 0
-            for brk in _SENTENCE_BREAK.finditer(line):
-                for inner, piece in _chunks(line[start : brk.start()]):
-                    yield offset + start + inner, piece
-                start = brk.end()
-            if start < len(line) and not line[start:].isspace():
-                for inner, piece in _chunks(line[start:]):
+        breaks = list(_SENTENCE_BREAK.finditer(line))
+        starts = [0, *(b.end() for b in breaks)]
+        ends = [*(b.start() for b in breaks), len(line)]
+        for start, end in zip(starts, ends, strict=True):
+            sentence = line[start:end]
+            if sentence and not sentence.isspace():
+                for inner, piece in _chunks(sentence):
                     yield offset + start + inner, piece
         offset += len(line) + 1
 

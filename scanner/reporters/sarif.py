@@ -242,22 +242,25 @@ def _results(
             yield _result(f, index[f.control_id])
 
 
-def to_sarif(result: ScanResult) -> dict[str, Any]:
-    """The SARIF log as one object (``write`` streams the same document)."""
+def _run_parts(result: ScanResult) -> tuple[dict[str, ControlStats], Iterator[dict[str, Any]], int]:
+    """The rules' controls, the kept results (read lazily) and how many are kept."""
     controls = _controls(result)
     index = {cid: i for i, cid in enumerate(controls)}
     quotas = _quotas(result)
-    return _document(result, controls, list(_results(result, index, quotas)), sum(quotas.values()))
+    return controls, _results(result, index, quotas), sum(quotas.values())
+
+
+def to_sarif(result: ScanResult) -> dict[str, Any]:
+    """The SARIF log as one object (``write`` streams the same document)."""
+    controls, results, kept = _run_parts(result)
+    return _document(result, controls, list(results), kept)
 
 
 def write(result: ScanResult, out: TextIO, options: RenderOptions | None = None) -> None:
     """Stream the SARIF log to ``out``: results are read from the store as they are written."""
-    controls = _controls(result)
-    index = {cid: i for i, cid in enumerate(controls)}
-    quotas = _quotas(result)
+    controls, results, kept = _run_parts(result)
     slot = slot_marker()
-    doc = _document(result, controls, slot, sum(quotas.values()))
-    write_json(doc, _results(result, index, quotas), out, slot)
+    write_json(_document(result, controls, slot, kept), results, out, slot)
 
 
 def _document(
