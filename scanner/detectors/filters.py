@@ -80,6 +80,8 @@ _STREET_SUFFIX = re.compile(rf"(?i)\b(?:{_STREET_TYPES})\.?$")
 # NER spans that run into the next line of an address ("Verena Schuur Apt", "Péter\n  7584"):
 # the tail is cut off rather than the name being lost.
 _NER_TAIL = re.compile(r"(?:\s+(?:Apt|Apartment|Suite|Unit|Flat)\.?|\s+\d[\d\s-]*|[\s,]+)$")
+# A locality ending in its state and postcode ("Fitzroy VIC 3065") keeps the postcode.
+_POSTCODE_TAIL = re.compile(r"\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT|Vic|Qld|Tas)[ \t]+\d{4}$")
 # Organisation and thing words that end a span the model called a person.
 _NOT_PERSON_TAIL = re.compile(
     r"(?i)\b(?:inc|ltd|llc|plc|corp|corporation|company|co|sa|ag|gmbh|bv|nv|limited|group|holdings|"
@@ -95,6 +97,16 @@ _AFTER_ADDRESS_GAP = re.compile(r"^[\s,]*(?:(?:Apt|Apartment|Suite|Unit)\.?\s*\d
 # Words right before a capitalised token that make it a person whatever the NER label says
 # ("My name is Sofia" is not the capital of Bulgaria).
 _NAME_CUE = re.compile(r"(?i)\b(?:my name is|name's|i am|i'm|call me|calls me|hi|hello|dear|thanks,?)\s+$")
+# Entities that name a person, place or organisation (the machine-text filter applies to them).
+_NAMED = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP"})
+# "SURNAME/GIVEN" as booking systems print names.
+# ... and a locality with its state and postcode: both carry characters machine text has.
+_NAME_OR_PLACE_FORM = re.compile(
+    r"[A-Z][A-Z'-]+/[A-Z][A-Z'-]+(?: [A-Z][A-Z'-]+)?|"
+    r".*\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT|Vic|Qld|Tas)[ \t]+\d{4}"
+)
+# A form label right after the span ("Bill to:", "Ship to:", "Sold to:").
+_LABEL_AFTER = re.compile(r"(?i)[ \t]+to[ \t]*:")
 _NAME_VALUE = re.compile(
     r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*(?: [A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*){0,4}"
 )
@@ -107,6 +119,9 @@ class Rules:
     exact: dict[str, frozenset[str]]  # entity or "*" → case-folded values
     patterns: dict[str, tuple[re.Pattern[str], ...]]
     thresholds: dict[str, float]
+    # Machine text (rules/machine_text.yaml): case-folded words and whole-span regexes.
+    machine_words: frozenset[str] = frozenset()
+    machine_patterns: tuple[re.Pattern[str], ...] = ()
 
 
 def _as_list(value: Any, where: str) -> list[str]:
@@ -146,7 +161,31 @@ def load_rules(root: Path | None = None) -> Rules:
             if not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ConfigError(f"{th_path}: thresholds.{entity}: expected a number between 0 and 1")
             thresholds[str(entity)] = float(value)
-    return Rules(exact, patterns, thresholds)
+    words: set[str] = set()
+    machine: list[re.Pattern[str]] = []
+    mt_path = base / "machine_text.yaml"
+    if mt_path.is_file():
+        data = load_yaml(mt_path) or {}
+        for section in ("products", "labels"):
+            words.update(v.casefold() for v in _as_list(data.get(section), f"{mt_path}: {section}"))
+        for rx in _as_list(data.get("regex"), f"{mt_path}: regex"):
+            try:
+                machine.append(re.compile(rx))
+            except re.error as exc:
+                raise ConfigError(f"{mt_path}: regex: {rx!r} does not compile: {exc}") from None
+    return Rules(exact, patterns, thresholds, frozenset(words), tuple(machine))
+
+
+def is_machine_text(rules: Rules, value: str) -> bool:
+    """A name-like span that is software, a product, a log token or a form label
+    (``rules/machine_text.yaml``): the whole value is listed, every word of it is, or a regex
+    matches it whole."""
+    v = value.strip()
+    folded = v.casefold()
+    if folded in rules.machine_words or any(p.fullmatch(v) for p in rules.machine_patterns):
+        return True
+    words = folded.split()
+    return len(words) > 1 and all(w in rules.machine_words for w in words)
 
 
 # -- field awareness ----------------------------------------------------------------------------
@@ -188,6 +227,15 @@ _FIELDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "condition": (("condition", "diagnosis"), None),
     "medication": (("medication", "prescribed"), None),
     "password": (("password",), None),
+    # Special-category fields: no entity is certain, but the value is about the record's person.
+    "religion": (("religion", "religious", "faith"), None),
+    "faith": (("religion", "faith"), None),
+    "ethnicity": (("ethnicity", "ethnic"), None),
+    "nationality": (("nationality",), None),
+    "orientation": (("orientation", "sexuality"), None),
+    "union": (("union", "member"), None),
+    "allergies": (("allergies",), None),
+    "meds": (("medication",), None),
 }
 # Multi-word keys that mean a name ("patient_name", "first_name", "surname"…).
 _NAME_KEYS = re.compile(
@@ -235,6 +283,125 @@ def key_entity(key: str | None) -> str | None:
     return _field(key)[1]
 
 
+# -- sensitive information is information about a person ---------------------------------------
+
+# Sensitive information is information or an opinion *about an individual* (Privacy Act 1988
+# s 6, "sensitive information"; GDPR Art. 9(1), data "of a natural person"). A nationality,
+# religion, party or condition that describes an organisation, a market, a persona in
+# instructions or a topic ("an Australian insurer", "a Catholic school", "explain Buddhism") is
+# not. ``about_a_person`` decides, per span, from the sentence it is in (docs/accuracy.md).
+_SENSITIVE = frozenset(
+    {"NRP", "RELIGION", "ETHNICITY", "SEXUAL_ORIENTATION", "POLITICAL_OPINION", "TRADE_UNION",
+     "HEALTH_CONDITION", "MEDICATION"}
+)  # fmt: skip
+_SENSITIVE_KEYS = frozenset(
+    {"religion", "faith", "ethnicity", "ethnic", "race", "nationality", "citizenship", "diagnosis",
+     "diagnoses", "condition", "conditions", "medication", "medications", "meds", "allergies", "allergy",
+     "hx", "dx", "orientation", "sexuality", "union", "party", "affiliation", "politics", "disability",
+     "illness", "symptoms", "treatment", "prescription"}
+)  # fmt: skip
+_SENSITIVE_LABEL = re.compile(
+    r"(?i)\b(?:religion|faith|denomination|ethnicity|ethnic origin|race|nationality|citizenship|diagnosis|"
+    r"diagnoses|dx|condition|conditions|medical history|pmhx|pmh|hx|medications?|meds|rx|allergies|"
+    r"sexual orientation|sexuality|union membership|union|political affiliation|party membership|"
+    r"disability|presenting complaint|impression|assessment)\s*[:=-]\s*(?:[^\n:]*[,;]\s*)?$"
+)
+_FIRST_PERSON = re.compile(r"(?i)(?:^|[^\w'])(?:i|i'm|i’m|i've|i’ve|i'd|i’d|im|my|myself|mine)(?![\w'’])")
+_THIRD_PERSON = re.compile(r"(?i)\b(?:he|she|his|her|hers|him|himself|herself|he's|she's)\b")
+_PERSON_NOUN = re.compile(
+    r"(?i)\b(?:patient|pt|client|claimant|employee|applicant|member|customer|worker|student|child|son|"
+    r"daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|tenant|resident|caller|"
+    r"candidate|colleague|staff member|team member|policyholder|insured|individual|person|man|woman|boy|"
+    r"girl|baby|infant|teenager|victim|witness|complainant|plaintiff|defendant|respondent|deceased|"
+    r"mr|mrs|ms|miss|dr|y/?o|year[- ]old|aged)\b\.?"
+)
+_CLINICAL = re.compile(
+    r"(?i)\b(?:diagnosed|diagnosis|presents|presented|presenting|prescribed|suffers|suffering|admitted|"
+    r"treated for|being treated|takes|taking|started on|commenced on|on \d+ ?mg|complains of|c/o|"
+    r"history of|hx of|known|relapse|flare[- ]up|discharged|referred)\b"
+)
+# "Priya is a practising Hindu", "Tom identifies as gay": a named subject stated to be something.
+_NAMED_SUBJECT = re.compile(
+    r"(?:^|[\s(])(?!(?:The|This|That|It|Our|Their|Its|We|They|You|There|Here|What|Which|Who|Why|How)\b)"
+    r"[A-Z][a-z'’-]+(?:\s[A-Z][a-z'’-]+)?\s+(?:is|was|has been|identifies as|became|remains|converted to)\b"
+)
+_PRACTICE = re.compile(r"(?i)\b(?:practising|practicing|devout|observant|converted|identifies|identified)\b")
+# Nouns that make the word describe a group, an organisation, a place or a topic.
+_GROUP_AFTER = re.compile(
+    r"(?i)^[\s'’s-]*(?:[a-z]+\s+)?(?:customers?|clients?|users?|market|markets|insurers?|companies|company|"
+    r"firm|firms|business|businesses|school|schools|college|university|church|churches|mosque|temple|"
+    r"community|communities|government|governments|party|parties|policy|policies|food|cuisine|"
+    r"restaurants?|culture|cultures|history|law|laws|holidays?|festivals?|calendar|language|languages|"
+    r"style|teams?|offices?|banks?|tour|tourists?|guide|guides|audience|audiences|readers|students|staff|"
+    r"employees|members|population|people|voters|economy|election|elections|government|parliament|"
+    r"senate|army|navy|charity|charities|organi[sz]ations?|associations?|society|societies|institute|"
+    r"hospital|hospitals|clinic|clinics|research|studies|study|literature|traditions?|values|heritage "
+    r"month|week|day|new year|christmas|easter|ramadan|diwali|cities|city|region|regions|states|"
+    r"citizens|nationals|residents|subsidiar(?:y|ies)|branch|division|team|brand|brands|media|press|"
+    r"newspapers?|news|sites?|websites?|apps?|products?|versions?|edition|translation|accent|names?|"
+    r"dishes|recipes?|wine|beer|coffee|tea|art|music|architecture|script|alphabet|english|spelling|"
+    r"pronunciation|dialect|standards?|regulations?|regulators?|authorit(?:y|ies)|agenc(?:y|ies)|"
+    r"fund|funds|investors?|shares|stocks?|dollar|currency|tax|taxes|leaders?|leadership|candidates|"
+    r"platform|manifesto|victory|win|government's|conference|convention|congress|movement|"
+    r"federation|council|union's|unions|sector|industry|industries|workforce|market's|ministers?)\b"
+)
+# Persona and instructions: "You are a British tour guide", "Act as a Catholic priest".
+_PERSONA = re.compile(r"(?i)\b(?:you are|you're|act as|acting as|pretend|role[- ]?play|persona|as an?)\b")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    m = _SENTENCE_END.search(text, end)
+    return left, (m.start() if m else len(text))
+
+
+def about_a_person(text: str, span: Span, key: str | None = None, persons: Iterable[Span] = ()) -> bool:
+    """Whether a sensitive span (nationality, religion, health…) is about an individual.
+
+    Yes when the JSON key or a label says so ("religion": …, "Diagnosis: …"); else the sentence
+    decides: it must tie the word to a person (a first-person or third-person singular pronoun, a
+    person noun such as "patient" or "claimant", a clinical verb for health terms, or a PERSON
+    span) and the word must not describe a group, an organisation or a topic ("customers",
+    "insurer", "school", "party policy"). A persona in instructions ("You are a …") is not a
+    person."""
+    tokens = set(_key_tokens(key)) if key else set()
+    if tokens & _SENSITIVE_KEYS:
+        return True
+    line_start = text.rfind("\n", 0, span.start) + 1
+    if _SENSITIVE_LABEL.search(text[line_start : span.start]):
+        return True
+    if _GROUP_AFTER.match(text[span.end : span.end + 40]):
+        return False
+    left, right = _sentence(text, span.start, span.end)
+    sentence = text[left:right]
+    linked = bool(
+        _FIRST_PERSON.search(sentence)
+        or _THIRD_PERSON.search(sentence)
+        or _PERSON_NOUN.search(sentence)
+        or any(left <= p.start and p.end <= right for p in persons)
+        or (span.entity in ("HEALTH_CONDITION", "MEDICATION") and _CLINICAL.search(sentence))
+        or (
+            bool(_NAMED_SUBJECT.search(text[left : span.start]))
+            and (
+                span.entity not in ("NRP", "RELIGION")
+                or bool(_PRACTICE.search(sentence))
+                or span.entity == "NRP"
+            )
+        )
+    )
+    if not linked:
+        return False
+    return not (
+        _PERSONA.search(sentence)
+        and not (
+            _FIRST_PERSON.search(sentence)
+            or _THIRD_PERSON.search(sentence)
+            or any(left <= p.start < right for p in persons)
+        )
+    )
+
+
 # -- the filter ---------------------------------------------------------------------------------
 
 
@@ -265,6 +432,7 @@ def filter_spans(
     certain = key_entity(key)
     kept: list[Span] = []
     addresses = [s for s in spans if s.entity == "STREET_ADDRESS"]
+    persons = [s for s in spans if s.entity == "PERSON"]
     for span in spans:
         entity = span.entity
         if entity in ("PERSON", "LOCATION"):
@@ -278,8 +446,20 @@ def filter_spans(
             continue
         if entity == "EMAIL_ADDRESS" and _URL_USERINFO.search(text[max(0, span.start - 200) : span.start]):
             continue  # "scheme://user:password@host" is credentials in a URL, not a mailbox
-        if entity in _NER and re.search(r"[\d_=@#/\\{}<>]", value):
+        if (
+            entity in _NER
+            and re.search(r"[\d_=@#/\\{}<>]", value)
+            and not _NAME_OR_PLACE_FORM.fullmatch(value)
+        ):
             continue  # "user_id", "Order#123", "{name}": machine text, not a name or place
+        if entity in _NAMED and (
+            is_machine_text(rules, value) or _LABEL_AFTER.match(text[span.end : span.end + 8])
+        ):
+            continue  # "Grafana", "CrashLoopBackOff", "Bill" of "Bill to:": software and labels
+        if entity == "PERSON" and re.fullmatch(r"[а-яё\s'-]+", value):
+            continue  # Cyrillic names are capitalised; a lower-case run is prose the model misread
+        if entity in _SENSITIVE and not about_a_person(text, span, key, persons):
+            continue  # "an Australian insurer", "a Catholic school": not about an individual
         if entity == "PERSON" and _NOT_PERSON_TAIL.search(value):
             continue
         if entity == "PERSON" and (
@@ -322,7 +502,7 @@ def _trim(text: str, span: Span, hash_key: bytes) -> Span:
     """Cut an address tail (unit marker, house number, separators) off an NER span."""
     value = text[span.start : span.end]
     cut = _NER_TAIL.search(value)
-    if not cut or cut.start() == 0:
+    if not cut or cut.start() == 0 or _POSTCODE_TAIL.search(value):
         return span
     end = span.start + cut.start()
     digest, masked = protect(text[span.start : end], span.entity, hash_key)

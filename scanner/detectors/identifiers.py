@@ -1010,6 +1010,10 @@ class PhoneNumberRecognizer(EntityRecognizer):
             if _valid_in("+" + core[2:] if core.startswith("00") else core, (None,)):
                 return min(1.0, 0.75 + boost)
             return 0.45 if context else 0.0
+        # A bare 9-digit run without a trunk prefix or a phone word is a counter, a metric or an
+        # id far more often than a phone number written without its leading 0.
+        if not context and not grouped and len(digits) == 9 and not core.startswith(("0", "(")):
+            return 0.0
         if len(digits) >= 9 and _valid_in(core, self.regions):
             return min(1.0, (0.6 if grouped else 0.5) + boost)
         if context and _valid_in(core, self.regions + self.loose):

@@ -32,9 +32,11 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from scanner.catalog import Catalog
+from scanner.detectors import structure
 from scanner.detectors.ner import NER_ENTITIES, NER_SCORE, NerRunner
 from scanner.detectors.prefilter import RegexGate
 from scanner.errors import ConfigError
@@ -220,6 +222,8 @@ class PiiDetector:
         # Presidio's recognizers (e.g. its ACN check rejects a check digit of 0).
         for name in identifiers.REPLACED:
             registry.remove_recognizer(name)
+        # Request, trace and tool-call ids are UUIDs in every AI request: not findings.
+        registry.remove_recognizer("UuidRecognizer")
         for recognizer in identifiers.recognizers():
             registry.add_recognizer(recognizer)
         for path in self.catalog.recognizer_files:
@@ -281,7 +285,7 @@ class PiiDetector:
             units = [(offset, _key(unit), unit) for offset, unit in _units(text)]
             for _, ukey, unit in units:
                 if ukey not in new and ukey not in self._inflight and self._unit_cache.get(ukey) is None:
-                    new[ukey] = unit
+                    new[ukey] = truecase(unit)
             plans.append((tkey, units))
         self.stats["ner_analysed"] += len(new)
         self.stats["chars_ner"] += sum(len(u) for u in new.values())
@@ -309,11 +313,13 @@ class PiiDetector:
                 for offset, ukey, unit in units:
                     ents = self._unit_cache.get(ukey)
                     if ents is None:  # evicted since submission (tiny caches only)
-                        ents = tuple(self.ner([unit])[0]) if self.min_score <= NER_SCORE else ()
+                        ents = tuple(self.ner([truecase(unit)])[0]) if self.min_score <= NER_SCORE else ()
                         self._unit_cache.put(ukey, ents)
+                    cased = unit != truecase(unit)
                     spans.extend(
                         self._span(text, entity, start + offset, end + offset, NER_SCORE)
                         for entity, start, end in ents
+                        if not (cased and entity == "PERSON" and " " not in unit[start:end].strip())
                     )
                 ner = resolve_overlaps(spans)
                 self._ner_cache.put(tkey, ner)
@@ -412,6 +418,16 @@ class PiiDetector:
                 prev = found[index].get((span.entity, span.start, span.end))
                 if prev is None or prev.score < span.score:
                     found[index][(span.entity, span.start, span.end)] = span
+        # Structure-based spans (tables, keys, headers, speakers, scripts, addresses, places) on
+        # every text, prefiltered or not: they need no recognizer's trigger.
+        for i, text in enumerate(texts):
+            for entity, start, end, score in structure.find(text):
+                if score < self.min_score:
+                    continue
+                span = self._span(text, entity, start, end, score)
+                prev = found[i].get((entity, start, end))
+                if prev is None or prev.score < span.score:
+                    found[i][(entity, start, end)] = span
         for i, spans in enumerate(found):
             if spans:
                 out[i] = tuple(sorted(spans.values(), key=lambda s: (s.start, s.end, s.entity)))
@@ -533,6 +549,39 @@ def _units(text: str) -> Iterable[tuple[int, str]]:
                 for inner, piece in _chunks(sentence):
                     yield offset + start + inner, piece
         offset += len(line) + 1
+
+
+def truecase(unit: str) -> str:
+    """A sentence written all in lower or all in upper case, recased for the NER model (which
+    reads capitals as evidence of names): words other than common function words get an initial
+    capital, the rest lower case. The result has the same length, so offsets carry over. Mixed-case
+    text is returned unchanged."""
+    letters = [c for c in unit if c.isalpha()]
+    if len(letters) < 8:
+        return unit
+    lower = not any(c.isupper() for c in letters)
+    upper = not lower and not any(c.islower() for c in letters)
+    if not (lower or upper):
+        return unit
+    stop = _stop_words()
+
+    def recase(m: re.Match[str]) -> str:
+        word = m.group(0)
+        folded = word.lower()
+        out = folded if folded in stop and folded != "i" else word[0].upper() + word[1:].lower()
+        return out if len(out) == len(word) else word
+
+    return _WORD_RE.sub(recase, unit)
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 def _chunks(text: str) -> Iterable[tuple[int, str]]:
