@@ -186,3 +186,29 @@ def test_state_and_country_columns_need_a_real_place() -> None:
     got = {(e, rows[s:t]) for e, s, t, _ in structure.find(rows)}
     assert ("LOCATION", "Australia") in got and ("LOCATION", "VIC") in got
     assert ("LOCATION", "open") not in got and ("LOCATION", "pending") not in got
+
+
+BLOCKS = [
+    ("Helena Carlsen\n\n637 Strojírenská 1006\n Suite 026\n Svratka\n Czech Republic", "Helena Carlsen"),
+    ("Regina Blinova\nFacebank Group Inc.\nMobile: 077 7256 1210", "Regina Blinova"),
+    ("Directed By:    Lincoln Ingham", "Lincoln Ingham"),
+    ("Renátó, can I please speak to your boss?", "Renátó"),
+]
+
+
+@pytest.mark.parametrize(("text", "name"), BLOCKS)
+def test_name_lines_heading_contact_blocks_and_vocatives(detector: PiiDetector, text: str, name: str) -> None:
+    assert ("PERSON", name) in found(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kirin Holdings CompanyLimited\n\n9297 Piazza Indipendenza 124 Suite 170",
+        "Cool, what's the address?",
+        "Sorry, can you resend it?",
+        "Sweden 47385\n, nan\n 35188",
+    ],
+)
+def test_companies_interjections_and_nan_are_not_people(detector: PiiDetector, text: str) -> None:
+    assert "PERSON" not in entities(detector, text), found(detector, text)

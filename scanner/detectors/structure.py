@@ -71,6 +71,13 @@ _ORG_TAIL = re.compile(
 )
 
 
+# Organisation words anywhere in a value ("Kirin Holdings CompanyLimited").
+_ORG_WORD = re.compile(
+    r"(?i)holdings|company|limited|corporation|\b(?:corp|inc|ltd|llc|plc|pty|group|bank|trust|fund|etf|reit|"
+    r"partners|gmbh|ag|sa|nv|bv|ab|as|oy)\b"
+)
+
+
 def _is_name(value: str, *, lower_ok: bool = False, max_words: int = 4, slot: bool = False) -> bool:
     """Whether ``value`` reads as a person's name (1–``max_words`` words, letters only). In a
     ``slot`` (a column or key that holds names) particles such as "Van", "An", "De" are name words."""
@@ -439,7 +446,9 @@ _LABEL_LINE = re.compile(
     r"emergency contact|referred by|referring doctor|treating doctor|gp|clinician|approved by|signed by|"
     r"prepared by|candidate|student|parent|guardian|driver|recipient|addressee|account holder|cardholder|"
     r"card holder|name on card|borrower|spouse|interviewer|interviewee|customer|worker|injured worker|"
-    r"deceased|plaintiff|defendant|respondent|complainant|victim|employer contact)"
+    r"deceased|plaintiff|defendant|respondent|complainant|victim|employer contact|directed by|written by|"
+    r"produced by|starring|composed by|performed by|presented by|hosted by|narrated by|illustrated by|"
+    r"edited by|translated by|photographed by|interviewed by|by)"
     r"(?:[ \t]+name)?[ \t]*[:=][ \t]*(?!\s)([^\n]{1,80})"
 )
 _LIST_SPLIT = re.compile(r"\s*(?:[,;/]|\band\b|&)\s*")
@@ -572,6 +581,51 @@ def _speakers(text: str) -> list[Found]:
     for start, label in turns:
         if (counts[label] >= 2 or several) and _is_name(label, max_words=3):
             out.append(("PERSON", start, start + len(label), 0.8))
+    return out
+
+
+# A name line heading a block of contact lines (a letter's address block, a business card, a
+# signature): the next lines hold a street, an apartment, a phone, an e-mail or a company.
+_BLOCK_NAME = re.compile(
+    r"(?m)^[ \t>}|*-]*([A-ZÀ-ÞĀ-Ž][\w'’-]+(?:[ \t]+(?:[A-ZÀ-ÞĀ-Ž][\w'’-]+|[A-Z]\.?)){1,3})[ \t]*$"
+)
+_CONTACT_LINE = re.compile(
+    r"(?im)^[ \t>}|*-]*(?:\d|apt\b|suite\b|unit\b|po box|p\.o\.|mobile|phone|tel|fax|desk|e-?mail|"
+    r"[^\s@]+@[^\s@]+\.\w+)"
+)
+# "Renátó, can I please speak to your boss?": a name called at the start of a sentence.
+_VOCATIVE = re.compile(
+    r"(?m)(?:^|(?<=[.!?]\s))([A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+(?:[ \t]+[A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+)?),[ \t]+"
+    r"(?:can|could|would|will|please|do|did|are|is|have|has|i|we|you|let's|let|thanks|thank|what|where|"
+    r"when|how|why|are|were|your|my)\b"
+)
+
+
+def _blocks(text: str) -> list[Found]:
+    if "\n" not in text:
+        return []
+    out: list[Found] = []
+    for m in _BLOCK_NAME.finditer(text):
+        name = m.group(1)
+        follow = [ln for ln in text[m.end() : m.end() + 240].split("\n")[1:] if ln.strip()][:3]
+        if not follow or not any(_CONTACT_LINE.match(ln) for ln in follow):
+            continue
+        if _is_name(name) and not _ORG_WORD.search(name) and not _gazetteer().place(name):
+            out.append(("PERSON", m.start(1), m.end(1), 0.7))
+    return out
+
+
+def _vocatives(text: str) -> list[Found]:
+    if "," not in text:
+        return []
+    out: list[Found] = []
+    common = _common_words()
+    for m in _VOCATIVE.finditer(text):
+        name = m.group(1)
+        if any(w.lower() in common or w.lower() in _STOP for w in name.split()):
+            continue
+        if _is_name(name) and not _gazetteer().place(name):
+            out.append(("PERSON", m.start(1), m.end(1), 0.7))
     return out
 
 
@@ -794,6 +848,8 @@ def find(text: str) -> list[Found]:
     found += _scripts(text)
     found += _addresses(text)
     found += _places(text)
+    found += _blocks(text)
+    found += _vocatives(text)
     if "/" in text:
         for m in _BOOKING_TITLED.finditer(text):
             out = ("PERSON", m.start(1), m.end(1), 0.85)
