@@ -59,6 +59,10 @@ def test_templates_negatives_and_splits(corpus: list[dict[str, Any]]) -> None:
         assert any(realistic.split_of(s.name) == split and s.negative for s in specs)
         assert any(realistic.split_of(s.name) == split and not s.negative for s in specs)
     assert all(r["split"] == realistic.split_of(r["template"]) for r in corpus)
+    cats = realistic.template_categories()
+    scored = set(realistic.ENTITIES) - {"STREET_ADDRESS"}  # scored as LOCATION
+    for split in ("dev", "test"):
+        assert set().union(*(c for t, c in cats.items() if realistic.split_of(t) == split)) == scored, split
 
 
 def test_identifiers_are_valid(corpus: list[dict[str, Any]]) -> None:

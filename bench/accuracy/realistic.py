@@ -20,6 +20,7 @@ HEALTH. The split (dev or test) is a property of the template, from a hash of it
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import random
@@ -27,6 +28,7 @@ import string
 import sys
 import unicodedata
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,12 +56,57 @@ ENTITIES = (
     "HEALTH",
 )
 
-TEST_SHARE = 30  # percent of templates (by hash of the name) that are test-only
+TEST_SHARE = 0.3  # share of the templates (within each stratum, by hash of the name) that are test-only
+
+
+def _hash(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+@functools.cache
+def template_categories() -> dict[str, frozenset[str]]:
+    """The categories each template labels, over three probe records (fixed seed)."""
+    g = G(0)
+    cats: dict[str, frozenset[str]] = {}
+    for spec in TEMPLATES.values():
+        found: set[str] = set()
+        for _ in range(3):
+            found |= {
+                "LOCATION" if s["entity"] == "STREET_ADDRESS" else s["entity"] for s in spec.fn(g).spans()
+            }
+        cats[spec.name] = frozenset(found)
+    return cats
+
+
+@functools.cache
+def splits() -> dict[str, str]:
+    """Template → "dev" or "test", stratified so that every category has templates in both splits.
+
+    Each template is put in a stratum: negatives and mention-only negatives apart; a positive
+    template by the rarest category it labels (over three probe records with a fixed seed; street
+    addresses count as LOCATION). Within a stratum the templates are ordered by the SHA-256 of their
+    name and the first ``TEST_SHARE`` of them (at least one when the stratum has two or more) are
+    test-only. The split depends on the template code only, never on ``--seed``.
+    """
+    cats = template_categories()
+    usage = Counter(c for found in cats.values() for c in found)
+    strata: dict[str, list[str]] = defaultdict(list)
+    for spec in TEMPLATES.values():
+        if spec.negative:
+            key = "mention-only" if spec.mention_only else "negative"
+        else:
+            key = min(cats[spec.name], key=lambda c: (usage[c], c))
+        strata[key].append(spec.name)
+    out = {}
+    for names in strata.values():
+        names.sort(key=_hash)
+        n_test = max(1, round(TEST_SHARE * len(names))) if len(names) > 1 else 0
+        out.update({n: ("test" if i < n_test else "dev") for i, n in enumerate(names)})
+    return out
 
 
 def split_of(template: str) -> str:
-    h = int(hashlib.sha256(template.encode()).hexdigest()[:8], 16)
-    return "test" if h % 100 < TEST_SHARE else "dev"
+    return splits()[template]
 
 
 # -- fragments: text whose labelled pieces know their entity --------------------------------------
@@ -1544,6 +1591,24 @@ def _bank_transfer(g: G) -> Frag:
         n=g.name(p),
         i=g.iban(),
         r=g.order_no(),
+    )
+
+
+@template("sepa_mandate")
+def _sepa_mandate(g: G) -> Frag:
+    p = g.person(g.pick(["de_DE", "fr_FR", "es_ES", "it_IT", "en_GB"]))
+    return fmt(
+        "Translate this SEPA direct debit mandate into English and check it is complete:\n"
+        "Kontoinhaber: {n}\nAnschrift: {addr}\nIBAN: {i}\nBIC: {bic}\nMandatsreferenz: {ref}",
+        n=g.name(p),
+        addr=L(
+            f"{g.fakers['de_DE'].street_name()} {g.rng.randint(1, 120)}, {g.digits(5)} "
+            f"{g.pick(['Berlin', 'Hamburg', 'Köln', 'Leipzig', 'München'])}",
+            "STREET_ADDRESS",
+        ),
+        i=g.iban(),
+        bic=g.alnum(4, string.ascii_uppercase) + "DEFF" + g.alnum(3, string.ascii_uppercase + string.digits),
+        ref=f"M-{g.digits(8)}",
     )
 
 
