@@ -235,6 +235,7 @@ class PiiDetector:
         first use) now, not on the first texts."""
         if self._analyzer is None:
             self.analyzer.analyze(text="warm up 0400 000 000 a@example.com", language="en")
+            structure.prepare()
 
     def warm_up(self) -> None:
         """``prepare()``, and load the NER model(s) too."""

@@ -831,8 +831,18 @@ def _places(text: str) -> list[Found]:
 
 
 def _lowered(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 8 and not any(c.isupper() for c in letters)
+    """Whether the text has letters (eight or more) and no capital among them."""
+    return text == text.lower() and len(_LETTER.findall(text, 0, 400)) >= 8
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def prepare() -> None:
+    """Load the word lists and the gazetteer now rather than on the first text."""
+    _word_lists()
+    _gazetteer()
+    _common_words()
 
 
 def find(text: str) -> list[Found]:
