@@ -71,10 +71,12 @@ _REFERENCE_BEFORE = re.compile(
     r"(?:\s*(?:no\.?|number|num|#|id))?\s*[:#=]?\s*$"
 )
 _URL_USERINFO = re.compile(r"://[^\s/@:]*:$")
+# Street types that end a span the model called a person ("Meadow Drive"); words that are also
+# surnames (Hill, Grove, Green, Way, Row, Close…) are left out: "Amy Hill" is a person.
 _STREET_TYPES = (
-    "street|st|road|rd|avenue|ave|drive|dr|lane|ln|way|court|ct|place|pl|crescent|cres|parade|pde|"
-    "boulevard|blvd|terrace|tce|highway|hwy|row|close|grove|square|sq|circuit|cct|esplanade|"
-    "promenade|walk|mews|gardens|hill|rise|view|track|trail|alley|plaza|strasse|straße|via|rue"
+    "street|st|road|rd|avenue|ave|drive|lane|ln|court|ct|place|pl|crescent|cres|parade|pde|"
+    "boulevard|blvd|terrace|tce|highway|hwy|square|sq|circuit|cct|esplanade|"
+    "promenade|mews|gardens|track|trail|alley|plaza|strasse|straße"
 )
 _STREET_SUFFIX = re.compile(rf"(?i)\b(?:{_STREET_TYPES})\.?$")
 # NER spans that run into the next line of an address ("Verena Schuur Apt", "Péter\n  7584"):
@@ -166,7 +168,7 @@ def load_rules(root: Path | None = None) -> Rules:
     mt_path = base / "machine_text.yaml"
     if mt_path.is_file():
         data = load_yaml(mt_path) or {}
-        for section in ("products", "labels"):
+        for section in ("products", "instructions", "labels"):
             words.update(v.casefold() for v in _as_list(data.get(section), f"{mt_path}: {section}"))
         for rx in _as_list(data.get("regex"), f"{mt_path}: regex"):
             try:
@@ -185,6 +187,8 @@ def is_machine_text(rules: Rules, value: str) -> bool:
     if folded in rules.machine_words or any(p.fullmatch(v) for p in rules.machine_patterns):
         return True
     words = folded.split()
+    if len(words) > 1 and words[0] in ("rloc", "pnr"):
+        return True  # "RLOC AEHOPC": a booking reference
     return len(words) > 1 and all(w in rules.machine_words for w in words)
 
 
@@ -304,12 +308,15 @@ _SENSITIVE_LABEL = re.compile(
     r"(?i)\b(?:religion|faith|denomination|ethnicity|ethnic origin|race|nationality|citizenship|diagnosis|"
     r"diagnoses|dx|condition|conditions|medical history|pmhx|pmh|hx|medications?|meds|rx|allergies|"
     r"sexual orientation|sexuality|union membership|union|political affiliation|party membership|"
-    r"disability|presenting complaint|impression|assessment)\s*[:=-]\s*(?:[^\n:]*[,;]\s*)?$"
+    r"disability|presenting complaint|impression|assessment|medical|medical conditions|health|"
+    r"principal diagnosis|discharge medications|current medications|reason for visit)\s*[:=-][^\n]*$"
 )
 _FIRST_PERSON = re.compile(r"(?i)(?:^|[^\w'])(?:i|i'm|i’m|i've|i’ve|i'd|i’d|im|my|myself|mine)(?![\w'’])")
 _THIRD_PERSON = re.compile(r"(?i)\b(?:he|she|his|her|hers|him|himself|herself|he's|she's)\b")
 _PERSON_NOUN = re.compile(
-    r"(?i)\b(?:patient|pt|client|claimant|employee|applicant|member|customer|worker|student|child|son|"
+    r"(?i)\b(?:patient(?!\s+(?:leaflet|information|education|handout|portal|guide|brochure|resources?|"
+    r"forms?|surveys?|safety|experience|journeys?|care|records? system|app))|pt|client|claimant|"
+    r"employee|applicant|member|customer|worker|student|child|son|"
     r"daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|tenant|resident|caller|"
     r"candidate|colleague|staff member|team member|policyholder|insured|individual|person|man|woman|boy|"
     r"girl|baby|infant|teenager|victim|witness|complainant|plaintiff|defendant|respondent|deceased|"
@@ -318,7 +325,8 @@ _PERSON_NOUN = re.compile(
 _CLINICAL = re.compile(
     r"(?i)\b(?:diagnosed|diagnosis|presents|presented|presenting|prescribed|suffers|suffering|admitted|"
     r"treated for|being treated|takes|taking|started on|commenced on|on \d+ ?mg|complains of|c/o|"
-    r"history of|hx of|known|relapse|flare[- ]up|discharged|referred)\b"
+    r"history of|hx of|known|relapse|flare[- ]up|discharged|referred|visit was for|seen for|"
+    r"appointment for|consult(?:ation)? for|carries|carrying|allergic to|intolerant to|on medication)\b"
 )
 # "Priya is a practising Hindu", "Tom identifies as gay": a named subject stated to be something.
 _NAMED_SUBJECT = re.compile(
@@ -356,6 +364,17 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return left, (m.start() if m else len(text))
 
 
+def _stated_of_named_subject(text: str, left: int, span: Span, sentence: str) -> bool:
+    """ "Priya is a practising Hindu", "Jacinta is Muslim": a named subject, a copula, and the word
+    within a few words of it (a religion needs that closeness or a word of practice)."""
+    before = text[left : span.start]
+    found = list(_NAMED_SUBJECT.finditer(before))
+    if not found:
+        return False
+    close = len(before[found[-1].end() :].split()) <= 3
+    return close or span.entity != "RELIGION" or bool(_PRACTICE.search(sentence))
+
+
 def about_a_person(text: str, span: Span, key: str | None = None, persons: Iterable[Span] = ()) -> bool:
     """Whether a sensitive span (nationality, religion, health…) is about an individual.
 
@@ -381,14 +400,7 @@ def about_a_person(text: str, span: Span, key: str | None = None, persons: Itera
         or _PERSON_NOUN.search(sentence)
         or any(left <= p.start and p.end <= right for p in persons)
         or (span.entity in ("HEALTH_CONDITION", "MEDICATION") and _CLINICAL.search(sentence))
-        or (
-            bool(_NAMED_SUBJECT.search(text[left : span.start]))
-            and (
-                span.entity not in ("NRP", "RELIGION")
-                or bool(_PRACTICE.search(sentence))
-                or span.entity == "NRP"
-            )
-        )
+        or _stated_of_named_subject(text, left, span, sentence)
     )
     if not linked:
         return False

@@ -1053,6 +1053,10 @@ _STREET_TYPE = (
     r"Circle|Cir|Expressway|Freeway|Pike|Route|Junction|Crossing|Point|Ridge|Valley|Meadows|Estate|Glen|"
     r"Vale|Wharf|Quay|Str|Aqq|Mall|Path|Causeway|Bypass|Pass)"
 )
+_MONTH = (
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|January|February|March|April|June|July|"
+    r"August|September|October|November|December)"
+)
 _UNIT = r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Unit|Flat|Level)[ \t]+#?\d{1,5}[A-Za-z]?)?"
 _ADDRESS_PATTERNS: tuple[tuple[str, float], ...] = (
     (rf"\b\d{{1,6}}[A-Za-z]?(?:[ \t/-]\d{{1,5}})?[ \t]+{_NAME_WORDS}[ \t]+{_STREET_TYPE}\b\.?{_UNIT}", 0.7),
@@ -1068,7 +1072,9 @@ _ADDRESS_PATTERNS: tuple[tuple[str, float], ...] = (
     ),
     (r"\b(?:P\.?[ \t]?O\.?[ \t]?Box|Post Office Box|GPO Box|Locked Bag|PO Box)[ \t]+\d{1,6}\b", 0.7),
     (r"\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:\s+[AD]PO[ \t]+A[AEP][ \t]+\d{5})?", 0.75),
-    (rf"\b\d{{1,6}}[ \t]+{_NAME_WORDS}[ \t]+\d{{1,5}}\b{_UNIT}", 0.5),
+    # "83 Strandalléen 26": number, name, number — single spaces (table columns are not addresses),
+    # and no month between ("21 Mar 2026").
+    (rf"\b\d{{1,6}} (?!{_MONTH}\b)(?:(?:{_CAP}|{_PARTICLE}) ){{0,4}}{_CAP} \d{{1,5}}\b{_UNIT}", 0.5),
     (r"\b(?:Apt\.?|Apartment|Suite)[ \t]+#?\d{1,5}[A-Za-z]?\b", 0.5),
 )
 

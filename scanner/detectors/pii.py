@@ -320,7 +320,7 @@ class PiiDetector:
                     spans.extend(
                         self._span(text, entity, start + offset, end + offset, NER_SCORE)
                         for entity, start, end in ents
-                        if not (cased and entity == "PERSON" and " " not in unit[start:end].strip())
+                        if _model_reading_holds(unit, entity, start, end, cased)
                     )
                 ner = resolve_overlaps(spans)
                 self._ner_cache.put(tkey, ner)
@@ -550,6 +550,27 @@ def _units(text: str) -> Iterable[tuple[int, str]]:
                 for inner, piece in _chunks(sentence):
                     yield offset + start + inner, piece
         offset += len(line) + 1
+
+
+# A field label at the start of a line ("Admitted:", "Kontoinhaber:", "Contact:"): the model reads
+# such words as names; people named at a line start are found by the speaker rules instead.
+_LABEL_AFTER = re.compile(r"[ \t]*(?:\([^)\n]{0,20}\))?[ \t]*:")
+_LATIN_LOWER = re.compile(r"[a-zà-ÿ' -]+")
+
+
+def _model_reading_holds(unit: str, entity: str, start: int, end: int, cased: bool) -> bool:
+    """Whether an NER span survives the checks that depend on how the unit is written."""
+    if entity not in ("PERSON", "LOCATION"):
+        return True
+    value = unit[start:end]
+    if cased:
+        # Recased text: one word alone is too often a capitalised verb or noun ("Summarise").
+        return entity != "PERSON" or " " in value.strip()
+    if unit[:start].strip(" \t>*-•") == "" and _LABEL_AFTER.match(unit, end):
+        return False
+    # In text that uses capitals, a name or place written all in lower case is the model misreading
+    # prose ("votre rendez-vous", "checksum").
+    return not _LATIN_LOWER.fullmatch(value)
 
 
 def truecase(unit: str) -> str:

