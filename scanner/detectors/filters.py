@@ -68,8 +68,11 @@ _MACHINE_RE = re.compile("|".join(f"(?:{p})" for p in _MACHINE_PATTERNS))
 _REFERENCE_BEFORE = re.compile(
     r"(?i)\b(?:order|invoice|inv|ref|reference|tracking|ticket|booking|confirmation|receipt|"
     r"transaction|txn|case|po|sku|item|part|serial|build|job|batch|shipment|parcel|consignment)"
-    r"(?:\s*(?:no\.?|number|num|#|id))?\s*[:#=]?\s*$"
+    r"(?:[\s_-]*(?:no\.?|number|num|#|id))?[\s\\\"':#=]*$"
+    r"|(?:^|\s)#$"  # "#187046"
 )
+# The host of a URL ("postgres://app:pw@10.0.2.83:5432"): a server, not a person's device.
+_URL_HOST_BEFORE = re.compile(r"(?:://|://[^\s/@]*@)$")
 _URL_USERINFO = re.compile(r"://[^\s/@:]*:$")
 # Street types that end a span the model called a person ("Meadow Drive"); words that are also
 # surnames (Hill, Grove, Green, Way, Row, Close…) are left out: "Amy Hill" is a person.
@@ -375,6 +378,19 @@ def _stated_of_named_subject(text: str, left: int, span: Span, sentence: str) ->
     return close or span.entity != "RELIGION" or bool(_PRACTICE.search(sentence))
 
 
+def _part_of_a_name_or_place(text: str, span: Span, persons: Iterable[Span]) -> bool:
+    if any(p.start <= span.start and span.end <= p.end and p is not span for p in persons):
+        return True
+    value = text[span.start : span.end]
+    if value[:1].isupper() and re.match(
+        r" [A-Z][a-z]+\b(?! (?:Church|School|College|community))", text[span.end :]
+    ):
+        return span.entity in ("RELIGION", "ETHNICITY", "NRP") and " " not in value
+    from scanner.detectors.structure import is_place
+
+    return span.entity == "NRP" and is_place(value)
+
+
 def about_a_person(text: str, span: Span, key: str | None = None, persons: Iterable[Span] = ()) -> bool:
     """Whether a sensitive span (nationality, religion, health…) is about an individual.
 
@@ -456,6 +472,8 @@ def filter_spans(
             continue
         if entity in _NUMERIC_IDS and _REFERENCE_BEFORE.search(text[max(0, span.start - 30) : span.start]):
             continue
+        if entity == "IP_ADDRESS" and _URL_HOST_BEFORE.search(text[max(0, span.start - 200) : span.start]):
+            continue
         if entity == "EMAIL_ADDRESS" and _URL_USERINFO.search(text[max(0, span.start - 200) : span.start]):
             continue  # "scheme://user:password@host" is credentials in a URL, not a mailbox
         if (
@@ -470,6 +488,8 @@ def filter_spans(
             continue  # "Grafana", "CrashLoopBackOff", "Bill" of "Bill to:": software and labels
         if entity == "PERSON" and re.fullmatch(r"[а-яё\s'-]+", value):
             continue  # Cyrillic names are capitalised; a lower-case run is prose the model misread
+        if entity in _SENSITIVE and _part_of_a_name_or_place(text, span, persons):
+            continue  # "Christian Hatfield", "Leonor Roma", "bengaluru": a name, not a belief
         if entity in _SENSITIVE and not about_a_person(text, span, key, persons):
             continue  # "an Australian insurer", "a Catholic school": not about an individual
         if entity == "PERSON" and _NOT_PERSON_TAIL.search(value):

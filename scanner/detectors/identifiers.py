@@ -617,7 +617,8 @@ def _au_driver_licence() -> CheckedRecognizer:
         ],
         context=[
             "driver licence", "driver's licence", "drivers licence", "driver license",
-            "driving licence", "licence number", "licence no", "license number", "licence", "dl",
+            # not "licence" alone: software licences ("12 x Terraform licence") are not driver licences
+            "driving licence", "licence number", "licence no", "license number", "dl", "licence:",
         ],
         # 0.65 with context, level with Presidio's US licence reading of the same token: a state
         # format alone cannot tell an Australian licence from an American one, so both are kept.
@@ -923,8 +924,9 @@ class ProtectiveMarkingRecognizer(EntityRecognizer):
 PHONE_REGIONS: tuple[str, ...] = ("AU", "NZ", "GB", "US", "CA", "IE", "FR", "NL", "BE", "ES", "PT")
 LOOSE_PHONE_REGIONS: tuple[str, ...] = ("DE", "AT", "IT", "CH", "DK", "SE", "NO", "FI", "PL", "CZ")
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w@+/.-])(?:\+|00)?\(?\d[\d\s().-]{5,20}\d(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?"
-    r"(?![\w@/]|-\d|\.\d)",
+    # ASCII word characters only around the number: "電話番号は+44 7483 202290です" is a phone number.
+    r"(?<![A-Za-z0-9_@+/.-])(?:\+|00)?\(?\d[\d\s().-]{5,20}\d(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?"
+    r"(?![A-Za-z0-9_@/]|-\d|\.\d)",
     re.IGNORECASE,
 )
 _PHONE_CONTEXT = _context_regex(
@@ -939,7 +941,8 @@ _OTHER_ID_CONTEXT = _context_regex(
      "licence", "license", "passport", "iban", "account", "bsb", "card", "invoice", "order", "zip",
      "postcode", "post code", "ref", "reference", "insurance", "policy"]
 )  # fmt: skip
-_ADDRESS_AFTER = re.compile(r"^[ \t]*,?[ \t]*(?:[A-Z][\w'’.-]*[ \t]+){0,4}(?:[A-Z][\w'’.-]*|Apt\b|Suite\b)")
+# A house number is followed by its street on the same line, after spaces (a tab is a column break).
+_ADDRESS_AFTER = re.compile(r"^ *,? *(?:[A-Z][\w'’.-]* +){0,4}(?:[A-Z][\w'’.-]*|Apt\b|Suite\b)")
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$|^\d{4}-\d{2}-\d{2}")
 _IP_LIKE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
@@ -955,6 +958,26 @@ def _valid_in(core: str, regions: Iterable[str | None]) -> bool:
         if phonenumbers.is_valid_number(number):
             return True
     return False
+
+
+def _labels(window: str, after: bool = False) -> bool:
+    """Another identifier's label right next to the number: only separators between them
+    ("TFN: 123 456 789", "123 456 789 (ABN)"), not other words ("Reference: Julie Lamb (0412 …")."""
+    assert _OTHER_ID_CONTEXT is not None
+    found = list(_OTHER_ID_CONTEXT.finditer(window))
+    if not found:
+        return False
+    if after:
+        return not re.search(r"[a-z]", window[: found[0].start()])
+    return not re.search(r"[a-z]{2,}", window[found[-1].end() :].replace("number", "").replace("no", ""))
+
+
+def valid_phone(text: str) -> bool:
+    """A phone number valid in international form or in one of the strict national plans."""
+    core = text.strip()
+    if core.startswith(("+", "00")):
+        return _valid_in("+" + core[2:] if core.startswith("00") else core, (None,))
+    return _valid_in(core, PHONE_REGIONS)
 
 
 class PhoneNumberRecognizer(EntityRecognizer):
@@ -998,9 +1021,9 @@ class PhoneNumberRecognizer(EntityRecognizer):
         international = core.startswith(("+", "00"))
         # Another identifier's label right before a national-format run ("TFN 123 456 789") makes
         # it that identifier; a number in international form is a phone number whatever precedes it.
-        label = _OTHER_ID_CONTEXT is not None and bool(
-            _OTHER_ID_CONTEXT.search(text[max(0, start - 24) : start].lower())
-            or _OTHER_ID_CONTEXT.search(text[end : end + 24].lower())
+        label = _OTHER_ID_CONTEXT is not None and (
+            _labels(text[max(0, start - 24) : start].lower())
+            or _labels(text[end : end + 24].lower(), after=True)
         )
         if not context and not international and (label or _ADDRESS_AFTER.match(text[end : end + 60])):
             return 0.0
@@ -1013,6 +1036,9 @@ class PhoneNumberRecognizer(EntityRecognizer):
         # A bare 9-digit run without a trunk prefix or a phone word is a counter, a metric or an
         # id far more often than a phone number written without its leading 0.
         if not context and not grouped and len(digits) == 9 and not core.startswith(("0", "(")):
+            return 0.0
+        # A Unix time in seconds ("created": 1770960004) is not a phone number.
+        if not context and not grouped and len(digits) == 10 and core.startswith("1"):
             return 0.0
         if len(digits) >= 9 and _valid_in(core, self.regions):
             return min(1.0, (0.6 if grouped else 0.5) + boost)

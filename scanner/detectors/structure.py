@@ -264,6 +264,7 @@ _VALIDATORS: dict[str, Callable[[str], bool]] = {
     "US_SSN": identifiers.valid_us_ssn,
     "IBAN_CODE": identifiers.valid_iban,
     "CREDIT_CARD": identifiers.valid_card,
+    "PHONE_NUMBER": identifiers.valid_phone,
 }
 
 
@@ -891,6 +892,11 @@ class _Gazetteer:
 
     def city_population(self, value: str) -> int:
         return self.cities.get(value.strip().casefold(), 0)
+
+
+def is_place(value: str) -> bool:
+    """Whether ``value`` is a city, country or subdivision in the gazetteer."""
+    return _gazetteer().place(value)
 
 
 def _alpha3(value: str) -> bool:
