@@ -1,7 +1,8 @@
 """Command line (typer): the only place that prints, writes files or exits.
 
-Exit codes: 0 nothing open at or above ``--fail-on``; 1 open findings at or above it;
-2 usage, input or policy error (the scan still runs over every readable input first).
+Exit codes: 0 nothing open at or above ``--fail-on``; 1 open findings at or above it (or, with
+``--fail-on-not-assessed``, a selected pack not assessed: ``scanner.verdict``); 2 usage, input or
+policy error (the scan still runs over every readable input first).
 Heavy modules (spaCy, Presidio) are imported inside the commands that need them.
 """
 
@@ -120,6 +121,14 @@ def scan(
         Path | None,
         typer.Option("--baseline", help="Baseline file: its known findings are reported as baselined."),
     ] = None,
+    fail_on_not_assessed: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-not-assessed",
+            help="Exit 1 also when a selected policy pack could not be assessed (a register, records or "
+            "a detector it needs is missing).",
+        ),
+    ] = False,
     fail_on_new_only: Annotated[
         bool,
         typer.Option("--fail-on-new-only", help="Only findings not in --baseline count (needs --baseline)."),
@@ -172,6 +181,7 @@ def scan(
         policy_files=tuple(packs),
         config_file=config,
         fail_on=fail_on,
+        fail_on_not_assessed=fail_on_not_assessed,
         input_format=input_format,
         include_responses=include_responses,
         internal_hosts=tuple(internal_host),
@@ -200,7 +210,9 @@ def scan(
         _err(f"warning: {warning.one_line()}")
     if result.errors:
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_FINDINGS if result.count_open(fail_on) else EXIT_OK)
+    from scanner.verdict import gate_fails
+
+    raise typer.Exit(EXIT_FINDINGS if gate_fails(result) else EXIT_OK)
 
 
 def _load_baseline(path: Path) -> Any:

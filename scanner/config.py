@@ -16,6 +16,8 @@ class Settings:
     policies: tuple[str, ...] = ()
     policy_files: tuple[Path, ...] = ()
     fail_on: Severity = Severity.HIGH
+    # A selected policy pack that could not be assessed fails the gate (exit 1) too.
+    fail_on_not_assessed: bool = False
     input_format: str | None = None
     include_responses: bool = False
     internal_hosts: tuple[str, ...] = ()

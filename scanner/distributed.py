@@ -293,11 +293,13 @@ class Merger:
         driver.skipped.extend(part.skipped[: SKIPPED_KEPT - len(driver.skipped)])
         for dest_key, stats in part.destinations.items():
             _merge_destination(driver.destinations, dest_key, stats)
-        for control_key, (evaluated, passed, failed) in part.controls.items():
+        for control_key, (evaluated, passed, failed, unlocated) in part.controls.items():
             control = driver.engine.stats[control_key]
             control.evaluated += evaluated
             control.passed += passed
             control.failed += failed
+            control.unlocated += unlocated
+        driver.engine.kinds.update(part.kinds)
         for waiver, matched in zip(driver.policy_set.waivers, part.waivers, strict=True):
             waiver.matched += matched
         for name, count in part.detector.items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +64,15 @@ class Engine:
             c.id for lp in self.policies for c in lp.pack.controls if _uses_register(c.when)
         )
         self._unregistered = frozenset(self.register_controls) if not self.register.entries else frozenset()
+        # Controls that judge where data goes: an unknown destination leaves them undecided.
+        self._located = frozenset(
+            (lp.pack.id, c.id) for lp in self.policies for c in lp.pack.controls if _uses_destination(c.when)
+        )
+        # Records evaluated, by kind (for what could not be assessed).
+        self.kinds: Counter[str] = Counter()
+        # The record kinds each control's condition can hold for: a control on responses is not
+        # evaluated (nor counted as passed) on requests.
+        self._control_kinds = {c.id: _kinds(c.when) for lp in self.policies for c in lp.pack.controls}
         # Shared by every finding of a control (never mutated).
         self._references: dict[tuple[str, str], list[Reference]] = {}
         self._ner_probe = [
@@ -84,7 +94,7 @@ class Engine:
                 )
 
     def applies(self, control: Control, record: Record) -> bool:
-        if control.id in self._unregistered:
+        if control.id in self._unregistered or record.kind not in self._control_kinds[control.id]:
             return False
         if record.kind == "config":
             return "config" in control.applies_to
@@ -115,12 +125,16 @@ class Engine:
         self, record: Record, destination: Destination, detections: Sequence[Detection]
     ) -> list[Finding]:
         findings: list[Finding] = []
+        self.kinds[record.kind] += 1
         for lp in self.policies:
             for control in lp.pack.controls:
                 if not self.applies(control, record):
                     continue
-                stats = self.stats[(lp.pack.id, control.id)]
+                key = (lp.pack.id, control.id)
+                stats = self.stats[key]
                 stats.evaluated += 1
+                if not destination.known and key in self._located:
+                    stats.unlocated += 1
                 matched, evidence = self._condition(control.when, record, destination, detections)
                 if not matched:
                     stats.passed += 1
@@ -128,6 +142,61 @@ class Engine:
                 stats.failed += 1
                 findings.append(self._finding(lp, control, record, destination, evidence))
         return findings
+
+    def assess(self, pii_mode: str) -> None:
+        """Record on each control's stats why it could not be assessed (``not_assessed``) or had
+        nothing in scope (``out_of_scope``).
+
+        Not assessed: it needs the approved-provider register and there is none; it depends on
+        named entities (names, places, nationality, religion, dates) and NER was off (``--pii
+        patterns``); or every record it was evaluated on went to a destination the endpoint catalog
+        does not know, and it did not fail. Out of scope: no record of a kind it applies to was
+        scanned (configuration, or responses, which count only with ``--include-responses``).
+        Call after the scan (or after merging parts) and before reporting.
+        """
+        ner_categories = {self.catalog.category_of(e) for e in NER_ENTITIES}
+        ner_personal = any(
+            self.catalog.categories[c].personal for c in ner_categories if c in self.catalog.categories
+        )
+        for lp in self.policies:
+            for control in lp.pack.controls:
+                stats = self.stats[(lp.pack.id, control.id)]
+                stats.not_assessed = stats.out_of_scope = ""
+                if control.id in self._unregistered:
+                    stats.not_assessed = (
+                        "needs the approved-provider register (organisation policy `register:`), "
+                        "and none is configured"
+                    )
+                elif scope := self._out_of_scope(control):
+                    stats.out_of_scope = scope
+                elif pii_mode == "patterns" and _uses_ner(control.when, ner_categories, ner_personal):
+                    stats.not_assessed = (
+                        "depends on named entities (names, places, nationality, religion, dates), "
+                        "which --pii patterns does not look for in prose"
+                    )
+                elif stats.evaluated and stats.unlocated == stats.evaluated and not stats.failed:
+                    stats.not_assessed = (
+                        "every record it applied to went to a destination the endpoint catalog does not know"
+                    )
+
+    def _out_of_scope(self, control: Control) -> str:
+        kinds = self._control_kinds[control.id]
+        traffic = {"request", *(["response"] if self.include_responses else [])}
+        applicable = kinds & (
+            (traffic if "traffic" in control.applies_to else set())
+            | ({"config"} if "config" in control.applies_to else set())
+        )
+        if any(self.kinds[k] for k in applicable):
+            return ""
+        if not applicable and kinds <= {"response"}:
+            return "applies to logged responses, which are evaluated only with --include-responses"
+        if applicable <= {"response"}:
+            return "applies to logged responses, and none was scanned"
+        if applicable == {"config"}:
+            return "applies to configuration and code, and none was scanned"
+        if "config" not in applicable:
+            return "applies to AI traffic, and no traffic record was scanned"
+        return "no record of a kind it applies to was scanned"
 
     # -- conditions -------------------------------------------------------------------------------
     def _condition(
@@ -384,6 +453,38 @@ def _categories(cond: Condition) -> tuple[str, ...]:
             found |= _as_set(c.data.categories) | _as_set(c.data.entities)
         stack.extend([*(c.all or []), *(c.any or []), *([c.not_] if c.not_ is not None else [])])
     return tuple(sorted(found))
+
+
+def _children(cond: Condition) -> list[Condition]:
+    return [*(cond.all or []), *(cond.any or []), *([cond.not_] if cond.not_ is not None else [])]
+
+
+def _kinds(cond: Condition) -> set[str]:
+    """The record kinds a condition can be true for (``record: kind_in`` in it and its ``all``)."""
+    kinds = {"request", "response", "config"}
+    if cond.record is not None and cond.record.kind_in is not None:
+        kinds &= set(cond.record.kind_in)
+    for child in cond.all or []:
+        kinds &= _kinds(child)
+    if cond.any:
+        kinds &= set().union(*(_kinds(c) for c in cond.any))
+    return kinds
+
+
+def _uses_destination(cond: Condition) -> bool:
+    return cond.destination is not None or any(_uses_destination(c) for c in _children(cond))
+
+
+def _uses_ner(cond: Condition, ner_categories: set[str], ner_personal: bool) -> bool:
+    """Could a named entity (``NER_ENTITIES``) satisfy a ``data`` clause of the condition?"""
+    d = cond.data
+    if d is not None and (
+        _as_set(d.categories) & ner_categories
+        or _as_set(d.entities) & NER_ENTITIES
+        or (d.personal and ner_personal)
+    ):
+        return True
+    return any(_uses_ner(c, ner_categories, ner_personal) for c in _children(cond))
 
 
 def _uses_register(cond: Condition) -> bool:

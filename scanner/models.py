@@ -253,12 +253,38 @@ class ControlStats:
     waived: int = 0
     suppressed: int = 0
     baselined: int = 0
+    # Evaluations whose destination was not in the endpoint catalog (for destination conditions).
+    unlocated: int = 0
+    # Why the control could not be assessed (a register, a detector, a known destination it needs);
+    # empty when it was. A pack with such a control is "not assessed", never "pass".
+    not_assessed: str = ""
+    # Why nothing in this scan's scope was of a kind it applies to (no configuration scanned,
+    # responses not evaluated): "not applicable" unless no control of its pack applied.
+    out_of_scope: str = ""
     # Control metadata for reporters that describe rules (SARIF, JUnit); filled by the engine.
     reference: str = ""
     source_url: str | None = None
     rationale: str = ""
     remediation: str = ""
     categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What a set of findings amounts to for a reader: a chat that resends its history repeats one
+    value on every request, so findings alone overstate it.
+
+    ``requests``: distinct records affected; ``values``: distinct detected values (by keyed hash);
+    ``flows``: distinct (data category, destination host) pairs; ``first_seen``/``last_seen``: the
+    earliest and latest record timestamps (as logged).
+    """
+
+    findings: int = 0
+    requests: int = 0
+    values: int = 0
+    flows: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
 
 
 @dataclass(slots=True)
@@ -343,6 +369,8 @@ class ScanResult:
     # Detection settings in force, for the methodology section of audit reports.
     min_score: float | None = None
     include_responses: bool = False
+    # "not assessed" fails the gate too (--fail-on-not-assessed, fail_on_not_assessed: in sovscan.yaml).
+    fail_on_not_assessed: bool = False
 
     def open_findings(self, at_least: Severity | None = None) -> Iterator[Finding]:
         """Open findings (at or above ``at_least``), in report order, read as they are used."""

@@ -15,6 +15,7 @@ file extending the organisation's) may only make it stricter:
   the approved ``register`` may not be added to;
 * waivers may be added only when the parent sets ``allow_repository_waivers: true``, and that
   switch cannot be turned on by the child;
+* ``fail_on_not_assessed`` may be turned on, never off;
 * packs may be added, never removed (the parent's ``extends`` are inherited).
 
 Any attempt to loosen is a ``PolicyError`` naming the file, the line and the field.
@@ -92,6 +93,8 @@ class OrgPolicyFile(_Strict):
     disable: list[Disable] = Field(default_factory=list)
     waivers: list[Waiver] = Field(default_factory=list)
     allow_repository_waivers: bool = False
+    # A selected pack that could not be assessed fails the gate (as --fail-on-not-assessed).
+    fail_on_not_assessed: bool | None = None
 
     @field_validator("extends")
     @classmethod
@@ -125,6 +128,7 @@ class OrgPolicy:
     disabled: list[Sourced] = field(default_factory=list)
     waivers: list[Sourced] = field(default_factory=list)
     allow_repository_waivers: bool = False
+    fail_on_not_assessed: bool = False
 
 
 def find_config(cwd: Path) -> Path | None:
@@ -241,6 +245,7 @@ def _load(path: Path, chain: tuple[Path, ...], display: Path) -> OrgPolicy:
             *(Sourced(w, at("waivers", i, "control")) for i, w in enumerate(model.waivers)),
         ],
         allow_repository_waivers=base.allow_repository_waivers or model.allow_repository_waivers,
+        fail_on_not_assessed=base.fail_on_not_assessed or bool(model.fail_on_not_assessed),
     )
     return merged
 
@@ -263,6 +268,8 @@ def _check_tighten(parent: OrgPolicy, child: OrgPolicyFile, file: Path, lines: L
 
     if child.allow_repository_waivers and not parent.allow_repository_waivers:
         raise fail(("allow_repository_waivers",), "cannot allow waivers its parent does not allow")
+    if child.fail_on_not_assessed is False and parent.fail_on_not_assessed:
+        raise fail(("fail_on_not_assessed",), "cannot stop failing on packs not assessed (its parent does)")
     if child.disable:
         raise fail(("disable", 0), "cannot disable controls")
     if child.approved:
@@ -357,6 +364,7 @@ class PolicySet:
     waivers: list[ActiveWaiver] = field(default_factory=list)
     adjustments: list[PolicyAdjustment] = field(default_factory=list)
     today: date = field(default_factory=date.today)
+    fail_on_not_assessed: bool = False
 
     def apply(self, findings: list[Finding]) -> list[Finding]:
         """Mark findings covered by a live waiver as waived; count what expired waivers would cover."""
@@ -518,4 +526,5 @@ def build_policy_set(
         waivers=waivers,
         adjustments=adjustments,
         today=today,
+        fail_on_not_assessed=org.fail_on_not_assessed,
     )

@@ -86,7 +86,8 @@ class _HashingReader(io.RawIOBase):
 class Partial:
     """What scanning one part of the input (a file, or a byte range of one) produced, for a driver
     that merges parts scanned elsewhere (``scanner.distributed``). ``controls`` holds each control's
-    (evaluated, passed, failed); ``waivers`` each waiver's matched count, in policy-set order."""
+    (evaluated, passed, failed, unlocated), ``kinds`` the records evaluated by kind, ``waivers``
+    each waiver's matched count, in policy-set order."""
 
     findings: list[Finding]
     inputs: list[InputSummary]
@@ -94,7 +95,8 @@ class Partial:
     warnings: list[ScanError]
     skipped: list[Skipped]
     destinations: dict[str, DestinationStats]
-    controls: dict[tuple[str, str], tuple[int, int, int]]
+    controls: dict[tuple[str, str], tuple[int, int, int, int]]
+    kinds: dict[str, int]
     waivers: list[int]
     detector: dict[str, int]
 
@@ -224,7 +226,10 @@ class Scanner:
             warnings=self.warnings,
             skipped=self.skipped,
             destinations=self.destinations,
-            controls={k: (s.evaluated, s.passed, s.failed) for k, s in self.engine.stats.items()},
+            controls={
+                k: (s.evaluated, s.passed, s.failed, s.unlocated) for k, s in self.engine.stats.items()
+            },
+            kinds=dict(self.engine.kinds),
             waivers=[w.matched for w in self.policy_set.waivers],
             detector=dict(self.detector.stats),
         )
@@ -232,8 +237,9 @@ class Scanner:
         self.store.close()
         self.store = FindingStore()
         self.destinations = {}
+        self.engine.kinds.clear()
         for stats in self.engine.stats.values():
-            stats.evaluated = stats.passed = stats.failed = 0
+            stats.evaluated = stats.passed = stats.failed = stats.unlocated = 0
             stats.waived = stats.suppressed = stats.baselined = 0
         for waiver in self.policy_set.waivers:
             waiver.matched = 0
@@ -457,6 +463,7 @@ class Scanner:
         self.store_findings()
         findings, self.store = self.store, FindingStore()
         count_statuses(findings, self.engine.stats.values())
+        self.engine.assess(self.settings.pii_mode)
         return ScanResult(
             tool_version=__version__,
             model=self.detector.model_name,
@@ -471,6 +478,7 @@ class Scanner:
             fail_on=self.settings.fail_on,
             min_score=self.settings.min_score,
             include_responses=self.settings.include_responses,
+            fail_on_not_assessed=self.settings.fail_on_not_assessed or self.policy_set.fail_on_not_assessed,
             timings={
                 "seconds": round(elapsed, 3),
                 **{k: float(v) for k, v in self.detector.stats.items()},

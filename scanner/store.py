@@ -26,6 +26,7 @@ from typing import Any
 
 from scanner.models import (
     ControlStats,
+    Counts,
     Destination,
     Detection,
     Finding,
@@ -67,8 +68,11 @@ class FindingStore:
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(
             "CREATE TABLE f (seq INTEGER PRIMARY KEY, sev INTEGER, policy BLOB, control BLOB, path BLOB,"
-            " line INTEGER, pointer BLOB, fp BLOB, status TEXT, reason BLOB, data BLOB)"
+            " line INTEGER, pointer BLOB, fp BLOB, status TEXT, reason BLOB, req BLOB, ts TEXT, host BLOB,"
+            " data BLOB)"
         )
+        # One row per distinct (value, category) of a finding's evidence, for the distinct counts.
+        self._db.execute("CREATE TABLE d (seq INTEGER, vh BLOB, cat BLOB)")
         self._len = 0
         self._indexed = False
         self._shared: list[Any] = []
@@ -77,8 +81,12 @@ class FindingStore:
 
     # -- writing ----------------------------------------------------------------------------------
     def add(self, findings: Iterable[Finding]) -> None:
+        batch = list(findings)
+        if not batch:
+            return
         rows = [
             (
+                self._len + i + 1,
                 f.severity.rank,
                 _b(f.policy_id),
                 _b(f.control_id),
@@ -88,18 +96,25 @@ class FindingStore:
                 _b(f.fingerprint),
                 f.status,
                 None if f.status_reason is None else _b(f.status_reason),
+                _b(f"{f.location.path}\0{f.location.line}\0{f.location.record}\0{f.location.pointer}"),
+                f.timestamp,
+                _b(f.destination.host) if f.destination is not None else b"",
                 marshal.dumps(self._encode(f)),
             )
-            for f in findings
+            for i, f in enumerate(batch)
         ]
-        if not rows:
-            return
+        evidence = [
+            (self._len + i + 1, _b(vh), _b(cat))
+            for i, f in enumerate(batch)
+            for vh, cat in {(d.value_hash, d.category) for d in f.detections if d.value_hash}
+        ]
         self._db.execute("BEGIN")
         self._db.executemany(
-            "INSERT INTO f (sev, policy, control, path, line, pointer, fp, status, reason, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO f (seq, sev, policy, control, path, line, pointer, fp, status, reason, req, ts,"
+            " host, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        self._db.executemany("INSERT INTO d (seq, vh, cat) VALUES (?, ?, ?)", evidence)
         self._db.execute("COMMIT")
         self._len += len(rows)
 
@@ -201,6 +216,35 @@ class FindingStore:
         """How many findings per (policy id, control id, status, severity)."""
         rows = self._db.execute("SELECT policy, control, status, sev, count(*) FROM f GROUP BY 1, 2, 3, 4")
         return {(_s(p), _s(c), s, _SEVERITIES[sev]): n for p, c, s, sev, n in rows}
+
+    def counts(
+        self, status: str | None = "open", by: str = "control"
+    ) -> tuple[Counts, dict[tuple[str, str], Counts]]:
+        """Distinct counts (``Counts``) of the findings with ``status`` (None: all), overall and per
+        (policy id, control id), or with ``by="policy"`` per (policy id, "")."""
+        where = "" if status is None else " WHERE f.status = ?"
+        params: tuple[Any, ...] = () if status is None else (status,)
+        keys = "f.policy, f.control" if by == "control" else "f.policy, x''"
+        # Fixed fragments only; every value is a bound parameter.
+        base = "SELECT {g}count(*), count(DISTINCT req), min(ts), max(ts) FROM f{w}{group}"
+        spread = (
+            "SELECT {g}count(DISTINCT d.vh),"
+            " count(DISTINCT CASE WHEN f.host != x'' THEN d.cat || x'00' || f.host END)"
+            " FROM d JOIN f ON f.seq = d.seq{w}{group}"
+        )
+        per: dict[tuple[str, str], list[Any]] = {}
+        grouped = {"g": f"{keys}, ", "w": where, "group": " GROUP BY 1, 2"}
+        for p, c, n, req, first, last in self._db.execute(base.format(**grouped), params):
+            per[_s(p), _s(c)] = [n, req, 0, 0, first, last]
+        for p, c, values, flows in self._db.execute(spread.format(**grouped), params):
+            row = per.get((_s(p), _s(c)))
+            if row is not None:
+                row[2], row[3] = values, flows
+        overall = {"g": "", "w": where, "group": ""}
+        n, req, first, last = self._db.execute(base.format(**overall), params).fetchone()
+        values, flows = self._db.execute(spread.format(**overall), params).fetchone()
+        total = Counts(n, req, values or 0, flows or 0, first, last)
+        return total, {k: Counts(*r) for k, r in per.items()}
 
     @staticmethod
     def _where(

@@ -48,14 +48,24 @@ def test_samples_scan_has_no_errors_and_reports_skipped_har_entry(samples_result
 def test_control_stats_add_up(samples_result: ScanResult) -> None:
     from scanner.policy import load_policies
 
-    applies = {c.id: c.applies_to for lp in load_policies(["au-privacy"]) for c in lp.pack.controls}
+    controls = {c.id: c for lp in load_policies(["au-privacy"]) for c in lp.pack.controls}
+    applies = {cid: c.applies_to for cid, c in controls.items()}
+
+    def responses_only(cid: str) -> bool:
+        record = controls[cid].when.record
+        return record is not None and record.kind_in == ["response"]
+
     scanned = sum(i.scanned for i in samples_result.inputs)
     # Controls judged by the approved register do not apply when no register is configured.
     (notice,) = samples_result.notices
     register_based = set(notice.split(": ")[-1].split(", "))
     for stats in samples_result.controls:
         applicable = "traffic" in applies[stats.control_id] and stats.control_id not in register_based
+        # A control on responses is not evaluated on requests (responses count with --include-responses).
+        applicable = applicable and not responses_only(stats.control_id)
         assert stats.evaluated == (scanned if applicable else 0)
+        if responses_only(stats.control_id):
+            assert "--include-responses" in stats.out_of_scope
         assert stats.passed + stats.failed == stats.evaluated
         assert stats.failed == sum(1 for f in samples_result.findings if f.control_id == stats.control_id)
 

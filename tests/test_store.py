@@ -220,3 +220,55 @@ def test_a_scan_holds_a_bounded_number_of_findings_and_skipped_records(tmp_path:
     assert len(result.skipped) == 1000  # ... and the first 1,000 are listed
     assert [s.location.line for s in result.skipped[:2]] == [2, 4]
     assert json.loads(json_report.render(result))["skipped_listed"] == 1000
+
+
+def test_distinct_counts_agree_with_python() -> None:
+    """``counts`` (SQL) against the same counts computed in Python, with statuses changed."""
+
+    def finding(i: int) -> Finding:
+        values = [f"h{(i * 7 + k) % 5}" for k in range(i % 3)]
+        dest = None if i % 4 == 3 else replace(DEST, host=f"h{i % 2}.example")
+        return Finding(
+            control_id=f"C-{i % 2}",
+            policy_id="p",
+            severity=Severity.HIGH,
+            title="t",
+            message="m",
+            location=Location("log.jsonl", 1 + i // 2),  # two findings per record
+            destination=dest,
+            detections=[
+                Detection("d", "E", f"cat{k % 2}", "", 0, 1, 1.0, v, "*") for k, v in enumerate(values)
+            ],
+            fingerprint=f"fp{i}",
+            timestamp=f"2026-11-{1 + i % 20:02d}" if i % 5 else None,
+        )
+
+    found = [finding(i) for i in range(40)]
+    store = FindingStore(found)
+    store.mark({"fp1", "fp2"}, "waived", "accepted")
+    live = [f for f in found if f.fingerprint not in {"fp1", "fp2"}]
+
+    def expect(fs: list[Finding]) -> tuple[int, int, int, int, str | None, str | None]:
+        stamps = [f.timestamp for f in fs if f.timestamp]
+        return (
+            len(fs),
+            len({(f.location.path, f.location.line) for f in fs}),
+            len({d.value_hash for f in fs for d in f.detections}),
+            len({(d.category, f.destination.host) for f in fs if f.destination for d in f.detections}),
+            min(stamps, default=None),
+            max(stamps, default=None),
+        )
+
+    def got(c: object) -> tuple[object, ...]:
+        return tuple(
+            getattr(c, k) for k in ("findings", "requests", "values", "flows", "first_seen", "last_seen")
+        )
+
+    total, per = store.counts()
+    assert got(total) == expect(live)
+    for control in ("C-0", "C-1"):
+        assert got(per["p", control]) == expect([f for f in live if f.control_id == control])
+    all_total, _ = store.counts(status=None)
+    assert got(all_total) == expect(found)
+    _, by_pack = store.counts(by="policy")
+    assert got(by_pack["p", ""]) == expect(live)

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from scanner.models import ControlStats, Destination, Finding, ScanResult, Severity
+from scanner.models import ControlStats, Counts, Destination, Finding, ScanResult, Severity
 from scanner.reporters._data import control_counts, summary
+from scanner.verdict import LABELS, pack_verdicts, verdict_sentence
 
 SEVERITIES = [s.value for s in reversed(list(Severity))]  # critical first
 SEVERITY_COLORS = {
@@ -140,6 +141,11 @@ class FindingView:
     citation: str
     url: str
     remediation: str
+    # Findings of the same control, status, destination and detected values (a chat resending its
+    # history) are shown as one row: how many, and the last of them.
+    repeats: int = 1
+    last_location: str = ""
+    last_timestamp: str = ""
 
 
 @dataclass
@@ -156,17 +162,24 @@ class ControlView:
     suppressed: int
     baselined: int
     not_applicable: int
-    status: str  # compliant | open | accepted | not_evaluated
+    status: str  # compliant | open | accepted | not_assessed | not_applicable | not_evaluated
     status_label: str
     citation: str = ""
     url: str = ""
     remediation: str = ""
+    not_assessed: str = ""
+    out_of_scope: str = ""
+    # Distinct counts of its open findings (scanner.models.Counts).
+    requests: int = 0
+    values: int = 0
+    flows: int = 0
 
 
 @dataclass
 class FindingGroup:
     control: ControlView
     total: int
+    # One row per distinct (status, destination, values); ``hidden`` findings are in no shown row.
     shown: list[FindingView]
     hidden: int
 
@@ -243,6 +256,11 @@ class AuditView:
     limitations: list[str]
     trend: TrendView
     severity_chart: list[dict[str, Any]] = field(default_factory=list)
+    verdict_label: str = ""
+    # Distinct counts of all open findings (requests, values, flows, first and last seen).
+    distinct: dict[str, Any] = field(default_factory=dict)
+    # Controls not assessed, with why: (pack, control, reason).
+    not_assessed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def finding_view(f: Finding) -> FindingView:
@@ -283,14 +301,20 @@ def finding_view(f: Finding) -> FindingView:
     )
 
 
-def _control_view(c: ControlStats, open_n: int, first: Finding | None, scanned: int) -> ControlView:
+def _control_view(
+    c: ControlStats, open_n: int, first: Finding | None, scanned: int, spread: Counts | None = None
+) -> ControlView:
     not_applicable = getattr(c, "not_applicable", None)
     if not isinstance(not_applicable, int):
         not_applicable = max(scanned - c.evaluated, 0)
-    if c.evaluated == 0:
-        status, label = "not_evaluated", "Not evaluated"
-    elif open_n:
+    if open_n:
         status, label = "open", "Open findings"
+    elif c.not_assessed:
+        status, label = "not_assessed", "Not assessed"
+    elif c.out_of_scope:
+        status, label = "not_applicable", "Not applicable"
+    elif c.evaluated == 0:
+        status, label = "not_evaluated", "Not evaluated"
     elif c.failed:
         status, label = "accepted", "Exceptions only"
     else:
@@ -320,7 +344,20 @@ def _control_view(c: ControlStats, open_n: int, first: Finding | None, scanned: 
         citation=str(citation),
         url=str(url or ""),
         remediation=" ".join(str(remediation).split()),
+        not_assessed=c.not_assessed,
+        out_of_scope=c.out_of_scope,
+        requests=spread.requests if spread else 0,
+        values=spread.values if spread else 0,
+        flows=spread.flows if spread else 0,
     )
+
+
+def _repeat_key(f: Finding) -> tuple[Any, ...] | None:
+    """What makes two findings of a control the same thing seen again (None: never grouped)."""
+    values = frozenset(d.value_hash for d in f.detections if d.value_hash)
+    if not values:
+        return None
+    return (f.status, f.destination.host if f.destination else "", values)
 
 
 def _date_of(value: str | None) -> date | None:
@@ -447,13 +484,24 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
     latest: datetime | None = None
     detectors: Counter[str] = Counter()
     entity_rows: dict[str, dict[str, Any]] = {}
+    repeats: dict[tuple[str, str], dict[tuple[Any, ...], FindingView]] = {}
     for f in result.findings:
         key = (f.policy_id, f.control_id)
         listed = shown.setdefault(key, [])
         first_of.setdefault(key, f)
-        view = finding_view(f) if len(listed) < finding_cap else None
-        if view is not None:
+        rkey = _repeat_key(f)
+        seen_before = repeats.setdefault(key, {}).get(rkey) if rkey is not None else None
+        view: FindingView | None = None
+        if seen_before is not None:
+            seen_before.repeats += 1
+            seen_before.last_location = where(f)
+            last_ts = parse_timestamp(f.timestamp)
+            seen_before.last_timestamp = format_timestamp(last_ts) if last_ts else (f.timestamp or "")
+        elif len(listed) < finding_cap:
+            view = finding_view(f)
             listed.append(view)
+            if rkey is not None:
+                repeats[key][rkey] = view
         kept = exceptions.get(f.status)
         if kept is not None and len(kept) < finding_cap:
             kept.append(view or finding_view(f))
@@ -472,9 +520,11 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
             row["count"] += 1
             row["min_score"] = round(min(row["min_score"], x.score), 2)
 
+    total_distinct, per_control = result.findings.counts()
+
     def control_view(c: ControlStats) -> ControlView:
         key = (c.policy_id, c.control_id)
-        return _control_view(c, open_by_control[key], first_of.get(key), scanned)
+        return _control_view(c, open_by_control[key], first_of.get(key), scanned, per_control.get(key))
 
     controls = [control_view(c) for c in result.controls]
     known = {(c.policy_id, c.control_id) for c in controls}
@@ -487,7 +537,12 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
             controls.append(control_view(stats))
     by_key = {(c.policy_id, c.control_id): c for c in controls}
     groups = [
-        FindingGroup(by_key[key], total_by_control[key], items, max(total_by_control[key] - len(items), 0))
+        FindingGroup(
+            by_key[key],
+            total_by_control[key],
+            items,
+            max(total_by_control[key] - sum(i.repeats for i in items), 0),
+        )
         for key, items in shown.items()
     ]
 
@@ -535,8 +590,10 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         )
     flow_max = max((n for row in flows for n in row["cells"]), default=0)
 
+    verdicts = {pv.policy_id: pv for pv in pack_verdicts(result)}
     packs = []
     for p in result.policies:
+        pv = verdicts.get(p.id)
         packs.append(
             {
                 "id": p.id,
@@ -544,6 +601,11 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
                 "version": p.version,
                 "sha256": p.sha256,
                 "controls": [c for c in controls if c.policy_id == p.id],
+                "verdict": pv.verdict if pv else "pass",
+                "verdict_label": pv.label if pv else LABELS["pass"],
+                "open_at_gate": pv.open_at_gate if pv else 0,
+                "not_assessed": [(n.control_id, n.reason) for n in pv.not_assessed] if pv else [],
+                "why": pv.explain(s["fail_on"]) if pv else "",
             }
         )
     orphan = [c for c in controls if c.policy_id not in {p.id for p in result.policies}]
@@ -605,13 +667,16 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         limitations.append(f"{len(result.errors)} input or policy error(s) make this result incomplete.")
 
     fail_on = s["fail_on"]
-    gate = result.count_open(result.fail_on)
-    if s["verdict"] == "error":
-        verdict_text = f"{len(result.errors)} input or policy error(s): the result is incomplete."
-    elif s["verdict"] == "fail":
-        verdict_text = f"{gate} open finding(s) at or above {fail_on} severity (the failure threshold)."
-    else:
-        verdict_text = f"No open finding at or above {fail_on} severity (the failure threshold)."
+    verdict_text = verdict_sentence(result, list(verdicts.values()))
+    not_assessed = [(c.policy_id, c.control_id, c.not_assessed) for c in controls if c.not_assessed]
+    if not_assessed:
+        limitations.insert(
+            0,
+            f"{len(not_assessed)} control(s) could not be assessed and are not counted as passed: "
+            + "; ".join(f"{cid} ({reason})" for _, cid, reason in not_assessed[:10])
+            + ("; …" if len(not_assessed) > 10 else "")
+            + ". See Control coverage.",
+        )
 
     sev_max = max(s["by_severity"].values(), default=0)
     severity_rows = [
@@ -684,6 +749,16 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         unscanned_parts=unscanned,
         limitations=limitations,
         trend=_trend(per_day, undated),
+        verdict_label=LABELS[s["verdict"]],
+        distinct={
+            "findings": total_distinct.findings,
+            "requests": total_distinct.requests,
+            "values": total_distinct.values,
+            "flows": total_distinct.flows,
+            "first_seen": seen(total_distinct.first_seen) if total_distinct.first_seen else "—",
+            "last_seen": seen(total_distinct.last_seen) if total_distinct.last_seen else "—",
+        },
+        not_assessed=not_assessed,
     )
 
 

@@ -10,9 +10,10 @@ from typing import Any, TextIO
 
 import orjson
 
-from scanner.models import SKIPPED_KEPT, Destination, Detection, Finding, ScanResult, Severity
+from scanner.models import SKIPPED_KEPT, Counts, Destination, Detection, Finding, ScanResult, Severity
+from scanner.verdict import PackVerdict, control_outcome, overall, pack_verdicts
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 MAX_SKIPPED_LISTED = SKIPPED_KEPT
 
 
@@ -83,14 +84,39 @@ def control_counts(result: ScanResult) -> tuple[Counter[tuple[str, str]], Counte
     return opens, totals
 
 
-def summary(result: ScanResult) -> dict[str, Any]:
+def counts_dict(c: Counts) -> dict[str, Any]:
+    return {
+        "findings": c.findings,
+        "requests": c.requests,
+        "values": c.values,
+        "flows": c.flows,
+        "first_seen": c.first_seen,
+        "last_seen": c.last_seen,
+    }
+
+
+def pack_dict(p: PackVerdict) -> dict[str, Any]:
+    return {
+        "policy_id": p.policy_id,
+        "title": p.title,
+        "verdict": p.verdict,
+        "controls": p.controls,
+        "open_at_or_above_fail_on": p.open_at_gate,
+        "failed_controls": list(p.failed_controls),
+        "not_assessed": [{"control_id": n.control_id, "reason": n.reason} for n in p.not_assessed],
+        "not_applicable": [{"control_id": n.control_id, "reason": n.reason} for n in p.out_of_scope],
+    }
+
+
+def summary(result: ScanResult, packs: list[PackVerdict] | None = None) -> dict[str, Any]:
+    packs = pack_verdicts(result) if packs is None else packs
     by_sev: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     for (_, _, status, severity), n in result.findings.tally().items():
         by_status[status] += n
         if status == "open":
             by_sev[severity.value] += n
-    gate = result.count_open(result.fail_on)
+    total, _ = result.findings.counts()
     return {
         "records": sum(i.records for i in result.inputs),
         "records_scanned": sum(i.scanned for i in result.inputs),
@@ -101,7 +127,11 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "by_status": {k: by_status.get(k, 0) for k in ("open", "suppressed", "waived", "baselined")},
         "errors": len(result.errors),
         "fail_on": result.fail_on.value,
-        "verdict": "error" if result.errors else ("fail" if gate else "pass"),
+        "fail_on_not_assessed": result.fail_on_not_assessed,
+        "verdict": overall(result, packs),
+        "packs": [pack_dict(p) for p in packs],
+        # Of the open findings: requests affected, distinct values and flows, first and last seen.
+        "distinct": counts_dict(total),
     }
 
 
@@ -111,6 +141,8 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def document(result: ScanResult, findings: Any) -> dict[str, Any]:
+    opens, _ = control_counts(result)
+    _, per_control = result.findings.counts()
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sovscan", "version": result.tool_version, "model": result.model},
@@ -146,6 +178,11 @@ def document(result: ScanResult, findings: Any) -> dict[str, Any]:
                 "waived": c.waived,
                 "suppressed": c.suppressed,
                 "baselined": c.baselined,
+                "unlocated": c.unlocated,
+                "outcome": control_outcome(c, opens[c.policy_id, c.control_id]),
+                "not_assessed": c.not_assessed or None,
+                "out_of_scope": c.out_of_scope or None,
+                "distinct": counts_dict(per_control.get((c.policy_id, c.control_id), Counts())),
             }
             for c in result.controls
         ],

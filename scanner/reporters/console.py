@@ -14,12 +14,14 @@ from rich.text import Text
 
 from scanner.models import Finding, ScanResult
 from scanner.reporters._data import control_counts, summary
+from scanner.verdict import LABELS, control_outcome, pack_verdicts
 
 if TYPE_CHECKING:
     from scanner.reporters import RenderOptions
 
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 _EXAMPLES = 3
+_VERDICT_STYLE = {"fail": "bold red", "not_assessed": "bold yellow", "pass": "bold green"}
 
 
 def _where(f: Finding) -> str:
@@ -37,7 +39,9 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
     width = options.width if options else 120
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
-    s = summary(result)
+    packs = pack_verdicts(result)
+    s = summary(result, packs)
+    total, per_control = result.findings.counts()
 
     console.print(
         Text(
@@ -49,8 +53,8 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
 
     opens, totals = control_counts(result)
     if totals:
-        table = Table(title="Findings by control", show_lines=False, expand=False)
-        for col in ("Severity", "Control", "Title", "Open", "Other", "Examples"):
+        table = Table(title="Findings by control (open: requests, distinct values)", expand=False)
+        for col in ("Severity", "Control", "Title", "Requests", "Values", "Open", "Other", "Examples"):
             table.add_column(col, overflow="fold")
         for key in result.findings.controls():
             items = list(result.findings.select(control=key, limit=_EXAMPLES))
@@ -62,10 +66,13 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             )
             if totals[key] > _EXAMPLES:
                 examples += f"\n… and {totals[key] - _EXAMPLES} more"
+            distinct = per_control.get(key)
             table.add_row(
                 Text(first.severity.value, style=_SEV_STYLE[first.severity.value]),
                 key[1],
                 first.title,
+                str(distinct.requests) if distinct else "",
+                str(distinct.values) if distinct else "",
                 str(open_n),
                 str(other) if other else "",
                 examples,
@@ -74,13 +81,33 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
     else:
         console.print("No findings.")
 
+    verdicts = Table(title="Policy packs", expand=False)
+    for col in ("Pack", "Verdict", "Why"):
+        verdicts.add_column(col, overflow="fold")
+    for p in packs:
+        verdicts.add_row(
+            p.policy_id, Text(p.label.upper(), style=_VERDICT_STYLE[p.verdict]), p.explain(s["fail_on"])
+        )
+    console.print(verdicts)
+
     controls = Table(title="Controls", expand=False)
-    for col in ("Policy", "Control", "Evaluated", "Passed", "Failed", "Waived", "Suppressed", "Baselined"):
+    for col in (
+        "Policy",
+        "Control",
+        "Outcome",
+        "Evaluated",
+        "Passed",
+        "Failed",
+        "Waived",
+        "Suppressed",
+        "Baselined",
+    ):
         controls.add_column(col)
     for c in result.controls:
         controls.add_row(
             c.policy_id,
             c.control_id,
+            LABELS[control_outcome(c, opens[c.policy_id, c.control_id])],
             str(c.evaluated),
             str(c.passed),
             str(c.failed),
@@ -168,11 +195,16 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
     for warning in result.warnings:
         console.print(Text(f"warning: {warning.one_line()}", style="yellow"))
     sev = ", ".join(f"{k} {v}" for k, v in s["by_severity"].items() if v)
+    spread = (
+        f" in {total.requests} requests, {total.values} distinct values, {total.flows} flows"
+        if total.findings
+        else ""
+    )
     console.print(
         Text(
             f"{s['records_scanned']} records scanned, {s['records_skipped']} skipped; "
-            f"{s['open']} open findings ({sev or 'none'}); {s['errors']} errors; "
-            f"verdict: {s['verdict'].upper()} (fail-on {s['fail_on']})",
+            f"{s['open']} open findings ({sev or 'none'}){spread}; {s['errors']} errors; "
+            f"verdict: {LABELS[s['verdict']].upper()} (fail-on {s['fail_on']})",
             style="bold",
         ),
         soft_wrap=True,

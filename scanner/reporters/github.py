@@ -18,6 +18,7 @@ from collections import Counter
 
 from scanner.models import Finding, ScanResult, Severity
 from scanner.reporters._data import summary
+from scanner.verdict import LABELS, pack_verdicts
 
 PER_LEVEL = 10
 SUMMARY_ROWS = 50
@@ -89,17 +90,24 @@ def _where(f: Finding) -> str:
 
 
 def render_summary(result: ScanResult) -> str:
-    s = summary(result)
+    packs = pack_verdicts(result)
+    s = summary(result, packs)
     by_sev, by_status, open_n, verdict = s["by_severity"], s["by_status"], s["open"], s["verdict"]
     gate = result.count_open(result.fail_on)
-    icon = {"pass": "✅", "fail": "❌", "error": "⚠️"}[verdict]
+    total, per_control = result.findings.counts()
+    icon = {"pass": "✅", "fail": "❌", "error": "⚠️", "not_assessed": "⚠️"}[verdict]
     out = [
-        f"## {icon} sovscan: {verdict.upper()}",
+        f"## {icon} sovscan: {LABELS[verdict].upper()}",
         "",
         f"{gate} open finding(s) at or above **{result.fail_on.value}** "
-        f"({open_n} open in all); "
+        f"({open_n} open in all, in {total.requests} request(s): {total.values} distinct value(s), "
+        f"{total.flows} flow(s)); "
         f"{sum(i.scanned for i in result.inputs)} records scanned in {len(result.inputs)} file(s), "
         f"{sum(i.skipped for i in result.inputs)} skipped; {len(result.errors)} error(s).",
+        "",
+        "| Policy pack | Verdict | Why |",
+        "|---|---|---|",
+        *(f"| `{p.policy_id}` | {p.label} | {_cell(p.explain(result.fail_on.value))} |" for p in packs),
         "",
         "| Severity | Open |",
         "|---|---|",
@@ -108,6 +116,11 @@ def render_summary(result: ScanResult) -> str:
         "Status: " + ", ".join(f"{k} {n}" for k, n in by_status.items()),
         "",
     ]
+    if per_control:
+        out += ["| Control | Open findings | Requests | Distinct values | Flows |", "|---|---|---|---|---|"]
+        for (_, control_id), c in sorted(per_control.items(), key=lambda kv: (-kv[1].findings, kv[0])):
+            out.append(f"| `{control_id}` | {c.findings} | {c.requests} | {c.values} | {c.flows} |")
+        out.append("")
     b = result.baseline
     if b is not None:
         out += [

@@ -55,8 +55,14 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
 
     add("## 1. Executive summary")
     add("")
-    add(f"**Verdict: {v.verdict.upper()}** — {text(v.verdict_text)}")
+    add(f"**Verdict: {v.verdict_label.upper()}** — {text(v.verdict_text)}")
     add("")
+    d = v.distinct
+    add(
+        f"- Open findings affect **{d['requests']}** request(s), with **{d['values']}** distinct "
+        f"value(s) in **{d['flows']}** flow(s) (data category × destination), seen from "
+        f"{text(d['first_seen'])} to {text(d['last_seen'])}"
+    )
     sev = ", ".join(f"{r['severity']} {r['count']}" for r in v.severity_rows)
     add(
         f"- Open findings: **{s['open']}** ({sev}); {s['findings']} in total: "
@@ -71,13 +77,28 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
     if v.errors:
         add(f"- Errors: {len(v.errors)} (the result is incomplete)")
     add("")
+    out += _table(
+        ["Policy pack", "Verdict", "Why"],
+        [
+            [
+                code(p["id"]),
+                text(p["verdict_label"]),
+                text(p["why"]),
+            ]
+            for p in v.packs
+            if p["id"] != "other"
+        ],
+    )
     if v.top_controls:
         add("Top controls violated:")
         add("")
         out += _table(
-            ["Severity", "Control", "Title", "Open"],
-            [[c.severity, code(c.control_id), text(c.title), str(c.open)] for c in v.top_controls],
-            {3},
+            ["Severity", "Control", "Title", "Requests", "Distinct values", "Open findings"],
+            [
+                [c.severity, code(c.control_id), text(c.title), str(c.requests), str(c.values), str(c.open)]
+                for c in v.top_controls
+            ],
+            {3, 4, 5},
         )
 
     add("## 2. Scope and provenance")
@@ -166,7 +187,8 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             str(c.suppressed),
             str(c.baselined),
             str(c.not_applicable),
-            c.status_label,
+            c.status_label
+            + (f": {text(c.not_assessed or c.out_of_scope)}" if c.not_assessed or c.out_of_scope else ""),
         ]
         for c in v.controls
     ]
@@ -198,7 +220,10 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
         c = g.control
         add(f"### {c.severity.upper()} {text(c.control_id)}: {text(c.title)}")
         add("")
-        add(f"{g.total} finding(s), {c.open} open. Citation: {text(c.citation) or '—'}.")
+        add(
+            f"{c.open} open finding(s) in {c.requests} request(s), {c.values} distinct value(s), "
+            f"{c.flows} flow(s); {g.total} finding(s) in all. Citation: {text(c.citation) or '—'}."
+        )
         if c.url:
             add(
                 f"Source: <{c.url}>"
@@ -214,17 +239,23 @@ def render(result: ScanResult, options: RenderOptions | None = None) -> str:
             [
                 [
                     f.status + (f" ({text(f.status_reason)})" if f.status_reason else ""),
-                    code(f.location),
+                    code(f.location)
+                    + (
+                        f" and {f.repeats - 1} more request(s), last {code(f.last_location)}"
+                        if f.repeats > 1
+                        else ""
+                    ),
                     code(f.host) + (f" ({text(f.jurisdictions)})" if f.jurisdictions else ""),
-                    text(f.timestamp),
+                    text(f.timestamp) + (f" → {text(f.last_timestamp)}" if f.repeats > 1 else ""),
                     text(f.app),
                     ", ".join(f"{text(e.entity)} {code(e.preview)}" for e in f.evidence),
                 ]
                 for f in shown
             ],
         )
-        if g.total > len(shown):
-            add(f"… and {g.total - len(shown)} more; the CSV report lists every finding.")
+        rest = g.total - sum(f.repeats for f in shown)
+        if rest > 0:
+            add(f"… and {rest} more; the CSV report lists every finding.")
             add("")
 
     add("## 6. Exceptions")

@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from scanner.models import ControlStats, Finding, ScanResult, Severity
 from scanner.reporters._data import slot_marker, write_json
+from scanner.verdict import overall, pack_verdicts
 
 if TYPE_CHECKING:
     from scanner.reporters import RenderOptions
@@ -275,6 +276,22 @@ def _document(
         }
         for e in result.errors
     ]
+    packs = pack_verdicts(result)
+    notifications += [
+        {
+            "level": "warning",
+            "message": {"text": f"{p.policy_id}: {n.reason}"},
+        }
+        if n.control_id == "*"
+        else {
+            "level": "warning",
+            "message": {"text": f"{n.control_id} ({p.policy_id}) not assessed: {n.reason}"},
+            "associatedRule": {"id": n.control_id},
+        }
+        for p in packs
+        for n in p.not_assessed
+    ]
+    total, _ = result.findings.counts()
     run_properties: dict[str, Any] = {
         "model": result.model,
         "policies": [{"id": p.id, "version": p.version, "sha256": p.sha256} for p in result.policies],
@@ -282,6 +299,25 @@ def _document(
         "recordsScanned": sum(i.scanned for i in result.inputs),
         "recordsSkipped": sum(i.skipped for i in result.inputs),
         "resultsOmitted": len(result.findings) - kept,
+        "verdict": overall(result, packs),
+        "failOnNotAssessed": result.fail_on_not_assessed,
+        "packs": [
+            {
+                "id": p.policy_id,
+                "verdict": p.verdict,
+                "failedControls": list(p.failed_controls),
+                "notAssessed": [{"ruleId": n.control_id, "reason": n.reason} for n in p.not_assessed],
+            }
+            for p in packs
+        ],
+        "distinct": {
+            "findings": total.findings,
+            "requests": total.requests,
+            "values": total.values,
+            "flows": total.flows,
+            "firstSeen": total.first_seen,
+            "lastSeen": total.last_seen,
+        },
     }
     if result.baseline is not None:
         b = result.baseline
