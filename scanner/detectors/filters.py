@@ -30,6 +30,7 @@ from typing import Any
 
 from scanner.catalog import data_dir, load_yaml
 from scanner.detectors.pii import Span
+from scanner.detectors.prefilter import RegexGate
 from scanner.errors import ConfigError
 from scanner.redact import protect
 
@@ -64,7 +65,6 @@ _MACHINE_PATTERNS = [
     r"\bv\d+\.\d+(?:\.\d+)*\b|\b(?i:version)\s+\d+(?:\.\d+)+",  # versions
     r"\b[a-z]+(?:_[a-z0-9]+){2,}\b",  # snake_case identifiers
 ]
-_MACHINE_RE = re.compile("|".join(f"(?:{p})" for p in _MACHINE_PATTERNS))
 _REFERENCE_BEFORE = re.compile(
     r"(?i)\b(?:order|invoice|inv|ref|reference|tracking|ticket|booking|confirmation|receipt|"
     r"transaction|txn|case|po|sku|item|part|serial|build|job|batch|shipment|parcel|consignment)"
@@ -443,8 +443,22 @@ def _allowed(rules: Rules, entity: str, value: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def _machine_gate() -> tuple[RegexGate, list[re.Pattern[str]]]:
+    compiled = [re.compile(p) for p in _MACHINE_PATTERNS]
+    return RegexGate(compiled), compiled
+
+
 def _machine_regions(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _MACHINE_RE.finditer(text) if m.end() > m.start()]
+    """Where the text holds UUIDs, digests, paths, timestamps, stack frames, versions, code
+    identifiers. One RE2 pass says which of the patterns occur at all (prose: none of them)."""
+    gate, compiled = _machine_gate()
+    return [
+        (m.start(), m.end())
+        for i in gate.matching(text)
+        for m in compiled[i].finditer(text)
+        if m.end() > m.start()
+    ]
 
 
 def _inside(span: Span, regions: Iterable[tuple[int, int]]) -> bool:
@@ -456,7 +470,7 @@ def filter_spans(
 ) -> list[Span]:
     """The spans of ``text`` worth reporting (see the module docstring for the steps)."""
     rules = rules or load_rules()
-    regions = _machine_regions(text) if any(s.entity not in _MACHINE_OK for s in spans) else []
+    regions: list[tuple[int, int]] | None = None  # computed for the first span that needs them
     certain = key_entity(key)
     kept: list[Span] = []
     addresses = [s for s in spans if s.entity == "STREET_ADDRESS"]
@@ -468,8 +482,11 @@ def filter_spans(
         value = text[span.start : span.end]
         if _allowed(rules, entity, value):
             continue
-        if regions and entity not in _MACHINE_OK and _inside(span, regions):
-            continue
+        if entity not in _MACHINE_OK:
+            if regions is None:
+                regions = _machine_regions(text)
+            if _inside(span, regions):
+                continue
         if entity in _NUMERIC_IDS and _REFERENCE_BEFORE.search(text[max(0, span.start - 30) : span.start]):
             continue
         if entity == "IP_ADDRESS" and _URL_HOST_BEFORE.search(text[max(0, span.start - 200) : span.start]):

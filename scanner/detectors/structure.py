@@ -829,20 +829,45 @@ _NZ_LOCALITY = re.compile(
 )
 
 
+# What each address pattern cannot match without (searched first: the full patterns try a word
+# at every position, the cues are a few literal words).
+_AU_ADDRESS_CUE = re.compile(rf"\d[A-Za-z]?[ \t]+(?:\S+[ \t]+){{1,3}}(?i:{_STREET_TYPE})\b")
+_POSTCODE = re.compile(r"[ \t]\d{4}\b")
+_STATE_BEFORE = re.compile("(?:" + _STATES_ANY + r")[ \t]*$")
+
+
+def _locality_cue(text: str) -> bool:
+    """A state name right before a four-digit postcode (postcodes found first: they are rare)."""
+    return any(
+        _STATE_BEFORE.search(text, max(m.start() - 32, 0), m.start()) for m in _POSTCODE.finditer(text)
+    )
+
+
+_NZ_LOCALITY_CUE = re.compile("(?:" + _NZ_CITIES_RE + r")[ \t]+\d{4}\b")
+_EU_ADDRESS_CUE = re.compile(r",[ \t]*\d{4,5}[ \t]+[A-ZÀ-Ž]")
+
+
 def _addresses(text: str) -> list[Found]:
-    if not re.search(r"\d", text):
+    if not _DIGIT.search(text):
         return []
     out: list[Found] = []
-    for m in _AU_ADDRESS.finditer(text):
-        value = m.group(0).rstrip(" ,")
-        out.append(("STREET_ADDRESS", m.start(), m.start() + len(value), 0.9))
-    for m in _LOCALITY.finditer(text):
-        out.append(("LOCATION", m.start(), m.end(), 0.85))
-    for m in _NZ_LOCALITY.finditer(text):
-        out.append(("LOCATION", m.start(), m.end(), 0.85))
-    for m in _EU_ADDRESS.finditer(text):
-        out.append(("STREET_ADDRESS", m.start(), m.end(), 0.9))
+    if _AU_ADDRESS_CUE.search(text):
+        for m in _AU_ADDRESS.finditer(text):
+            value = m.group(0).rstrip(" ,")
+            out.append(("STREET_ADDRESS", m.start(), m.start() + len(value), 0.9))
+    if _locality_cue(text):
+        for m in _LOCALITY.finditer(text):
+            out.append(("LOCATION", m.start(), m.end(), 0.85))
+    if _NZ_LOCALITY_CUE.search(text):
+        for m in _NZ_LOCALITY.finditer(text):
+            out.append(("LOCATION", m.start(), m.end(), 0.85))
+    if _EU_ADDRESS_CUE.search(text):
+        for m in _EU_ADDRESS.finditer(text):
+            out.append(("STREET_ADDRESS", m.start(), m.end(), 0.9))
     return out
+
+
+_DIGIT = re.compile(r"\d")
 
 
 class _Gazetteer:
