@@ -15,6 +15,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import ModuleType
 from typing import Any, BinaryIO
 
@@ -313,6 +314,9 @@ class Scanner:
             return
         known = {c.id for lp in self.policies for c in lp.pack.controls}
         aliases = {a: c.id for lp in self.policies for c in lp.pack.controls for a in c.aliases}
+        if "ignore[" in text:
+            # A control of a shipped pack this scan did not select is known, not a typo.
+            known |= _shipped_control_ids()
         suppressions, problems = parse_suppressions(text, display, known | set(aliases))
         self.warnings.extend(problems)
         if suppressions:
@@ -488,6 +492,14 @@ class Scanner:
             waivers=self.policy_set.summaries(),
             adjustments=list(self.policy_set.adjustments),
         )
+
+
+@lru_cache(maxsize=1)
+def _shipped_control_ids() -> frozenset[str]:
+    """Every control id and alias of the shipped packs."""
+    from scanner.policy import load_policies
+
+    return frozenset(name for lp in load_policies() for c in lp.pack.controls for name in (c.id, *c.aliases))
 
 
 _EARLY_POOL_BYTES = 4 * 1024 * 1024

@@ -412,3 +412,20 @@ def test_helm_templates_are_skipped_not_errors(tmp_path: Path) -> None:
     name, records, skipped = read(path)
     assert name == "kubernetes" and not records
     assert skipped[0].reason.startswith("templated YAML") and skipped[0].location.line is not None
+
+
+def test_suppressing_a_control_of_an_unselected_shipped_pack_is_not_a_warning(tmp_path: Path) -> None:
+    from scanner.config import Settings
+    from scanner.pipeline import Scanner
+
+    path = write(
+        tmp_path,
+        ".env",
+        "OPENAI_BASE_URL=https://api.openai.com/v1  # sovscan: ignore[APP8-C01] approved (RISK-7)\n"
+        "ANTHROPIC_BASE_URL=https://api.anthropic.com  # sovscan: ignore[APP8-C77] typo\n",
+    )
+    result = Scanner(Settings(policies=("hipaa",), pii_mode="patterns")).scan([str(path)])
+    # APP8-C01 belongs to au-privacy, not selected: known, nothing to suppress, no warning.
+    assert [(w.position, w.message) for w in result.warnings] == [
+        ("line 2", "suppression ignored: unknown control APP8-C77")
+    ]
