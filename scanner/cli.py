@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from scanner import __version__
+from scanner.config import Settings
 from scanner.errors import ScannerError
 from scanner.models import Severity
 
@@ -85,7 +86,7 @@ def scan(
     ] = [],  # noqa: B006
     fail_on: Annotated[
         Severity, typer.Option("--fail-on", help="Exit 1 when an open finding is at least this severe.")
-    ] = Severity.HIGH,
+    ] = Settings.fail_on,
     input_format: Annotated[
         str | None, typer.Option("--input-format", help="Skip sniffing and read every input as this format.")
     ] = None,
@@ -102,10 +103,10 @@ def scan(
     ] = None,
     min_score: Annotated[
         float, typer.Option("--min-score", min=0.0, max=1.0, help="Minimum detection score.")
-    ] = 0.4,
+    ] = Settings.min_score,
     max_line_bytes: Annotated[
         int, typer.Option("--max-line-bytes", min=1024, help="Longer lines are skipped and reported.")
-    ] = 16 * 1024 * 1024,
+    ] = Settings.max_line_bytes,
     pii: Annotated[
         str,
         typer.Option("--pii", help="auto: NER where policies need it; full; patterns: no NER."),
@@ -159,15 +160,9 @@ def scan(
     ] = 64.0,
 ) -> None:
     """Scan AI traffic logs against policy packs and report findings."""
-    from scanner.config import Settings
-    from scanner.sources import FORMATS
-
     reports = _parse_reports(report)
     if pii not in ("auto", "full", "patterns"):
         raise _fail(f"--pii {pii}: choose auto, full or patterns")
-    packs, config = _run(lambda: _split_policy_files(policy_file, config), debug)
-    if input_format is not None and input_format not in FORMATS:
-        raise _fail(f"--input-format {input_format}: unknown format (choose from {', '.join(FORMATS)})")
     if fail_on_new_only and baseline is None:
         raise _fail("--fail-on-new-only needs --baseline FILE (the findings that are not new)")
     known = _run(lambda: _load_baseline(baseline), debug) if baseline is not None else None
@@ -176,13 +171,14 @@ def scan(
     own_files = tuple(str(p) for p in [baseline, *outputs] if p is not None)
     if since is not None:
         paths = _run(lambda: _since(paths, since, own_files), debug)
-    settings = Settings(
-        policies=tuple(policy),
-        policy_files=tuple(packs),
-        config_file=config,
+    settings = _settings(
+        debug,
+        policy=policy,
+        policy_file=policy_file,
+        config=config,
+        input_format=input_format,
         fail_on=fail_on,
         fail_on_not_assessed=fail_on_not_assessed,
-        input_format=input_format,
         include_responses=include_responses,
         internal_hosts=tuple(internal_host),
         model=model,
@@ -248,6 +244,32 @@ def _github(result: Any, reports: list[tuple[str, str | None]]) -> None:
                 fh.write(render_summary(result))
         except OSError as exc:
             _err(f"cannot write the job summary {summary_path}: {exc.strerror}")
+
+
+def _settings(
+    debug: bool,
+    *,
+    policy: list[str],
+    policy_file: list[Path],
+    config: Path | None,
+    input_format: str | None,
+    **options: Any,
+) -> Settings:
+    """The one way every scanning command turns its options into ``Settings``: the organisation
+    policy file (``--config``, an organisation file among ``--policy-file``, else ./sovscan.yaml or
+    ``[tool.sovscan]`` in ./pyproject.toml), the packs, the input format; the rest as given."""
+    from scanner.sources import FORMATS
+
+    packs, config = _run(lambda: _split_policy_files(policy_file, config), debug)
+    if input_format is not None and input_format not in FORMATS:
+        raise _fail(f"--input-format {input_format}: unknown format (choose from {', '.join(FORMATS)})")
+    return Settings(
+        policies=tuple(policy),
+        policy_files=tuple(packs),
+        config_file=config,
+        input_format=input_format,
+        **options,
+    )
 
 
 def _split_policy_files(files: list[Path], config: Path | None) -> tuple[list[Path], Path | None]:
@@ -364,7 +386,7 @@ def _write_reports(result: Any, reports: list[tuple[str, str | None]]) -> None:
 def detect(
     source: Annotated[str, typer.Argument(help='Plain text or JSONL {"text": ...} lines; - for stdin.')],
     model: Annotated[str | None, typer.Option("--model", help="spaCy model package to use.")] = None,
-    min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0)] = 0.4,
+    min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0)] = Settings.min_score,
     debug: Annotated[bool, typer.Option("--debug")] = False,
 ) -> None:
     """Detection only: one JSON line of spans per input line, in order."""
@@ -486,7 +508,17 @@ def baseline_create(
         ".sovscan-baseline.json"
     ),
     policy: Annotated[list[str], typer.Option("--policy", "-p", help="Shipped policy pack id.")] = [],  # noqa: B006
-    policy_file: Annotated[list[Path], typer.Option("--policy-file", help="A policy pack YAML file.")] = [],  # noqa: B006
+    policy_file: Annotated[
+        list[Path],
+        typer.Option("--policy-file", help="Policy pack or organisation policy file (repeatable)."),
+    ] = [],  # noqa: B006
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Organisation policy file (default: ./sovscan.yaml, else tool.sovscan in ./pyproject.toml).",
+        ),
+    ] = None,
     input_format: Annotated[
         str | None, typer.Option("--input-format", help="Read every input as this format.")
     ] = None,
@@ -499,19 +531,20 @@ def baseline_create(
     model: Annotated[str | None, typer.Option("--model", help="spaCy model package to use.")] = None,
     min_score: Annotated[
         float, typer.Option("--min-score", min=0.0, max=1.0, help="Minimum detection score.")
-    ] = 0.4,
+    ] = Settings.min_score,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
 ) -> None:
-    """Scan PATHS and write every open finding's fingerprint to a baseline file (sorted, no raw values)."""
-    from scanner.baseline import create, dumps
-    from scanner.config import Settings
-    from scanner.sources import FORMATS
+    """Scan PATHS and write every open finding's fingerprint to a baseline file (sorted, no raw values).
 
-    if input_format is not None and input_format not in FORMATS:
-        raise _fail(f"--input-format {input_format}: unknown format (choose from {', '.join(FORMATS)})")
-    settings = Settings(
-        policies=tuple(policy),
-        policy_files=tuple(policy_file),
+    The scan is the one ``sovscan scan`` makes with the same options, organisation policy included:
+    waived and disabled findings are not recorded as open."""
+    from scanner.baseline import create, dumps
+
+    settings = _settings(
+        debug,
+        policy=policy,
+        policy_file=policy_file,
+        config=config,
         input_format=input_format,
         include_responses=include_responses,
         internal_hosts=tuple(internal_host),

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 from scanner.models import Severity
-from scanner.sources._io import DEFAULT_MAX_LINE
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,8 @@ class Settings:
     internal_hosts: tuple[str, ...] = ()
     model: str | None = None
     min_score: float = 0.4
-    max_line_bytes: int = DEFAULT_MAX_LINE
+    # Longer lines (JSONL records, config lines) are skipped and reported.
+    max_line_bytes: int = 16 * 1024 * 1024
     hash_key: str | None = None
     batch_records: int = 512
     # Entries per content-hash cache: chats resend recent history, which a small cache holds (a

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scanner.catalog import Catalog
+from scanner.config import Settings
 from scanner.detectors.ner import NER_ENTITIES
 from scanner.models import ControlStats, Destination, Detection, Finding, Record, Reference
 from scanner.policy import (
@@ -52,7 +53,7 @@ def normalise_pointer(pointer: str) -> str:
 class Engine:
     policies: list[LoadedPolicy]
     catalog: Catalog
-    min_score: float = 0.4
+    min_score: float = Settings.min_score
     include_responses: bool = False
     stats: dict[tuple[str, str], ControlStats] = field(default_factory=dict)
     register: Register = field(default_factory=Register)

@@ -287,3 +287,45 @@ def test_ci_run_with_baseline_and_one_new_violation(repo: Path, baselined: Path)
         assert "1 new open finding" in summary.read_text(encoding="utf-8")
         junit_text = (repo / "sovscan.junit.xml").read_text(encoding="utf-8")
         assert junit_text.count("<failure ") == 1
+
+
+def test_baseline_create_reads_the_organisation_policy_as_scan_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waived findings and disabled controls are not recorded as open, so the first
+    ``scan --baseline`` reports nothing "fixed" (both commands build their settings the same way)."""
+    (tmp_path / ".env").write_text(
+        "OPENAI_BASE_URL=https://api.openai.com/v1\nANTHROPIC_BASE_URL=https://api.anthropic.com\n"
+    )
+    waiver = (
+        "extends: [au-privacy]\n"
+        "waivers:\n"
+        "  - control: APP8-C01\n"
+        "    scope: {hosts: [api.anthropic.com]}\n"
+        "    reason: Transfer assessment RISK-12 approved.\n"
+        "    owner: privacy@example.com\n"
+        "    expires: 2999-12-31\n"
+    )
+    (tmp_path / "sovscan.yaml").write_text(waiver)
+    monkeypatch.chdir(tmp_path)
+    created = invoke(["baseline", "create", ".env", "-o", "base.json", "--model", MODEL])
+    assert created.exit_code == 0, created.output
+    entries = json.loads((tmp_path / "base.json").read_text())["findings"]
+    assert [e["control_id"] for e in entries] == ["APP8-C01"]  # the waived one is not open
+    res = invoke(["scan", ".env", "--model", MODEL, "--baseline", "base.json", "-r", "json:out.json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["baseline"]["fixed"] == [] and doc["baseline"]["new"] == 0
+    assert sorted(f["status"] for f in doc["findings"]) == ["baselined", "waived"]
+
+    # A disabled control: nothing recorded, so nothing "fixed" on the next scan.
+    (tmp_path / "sovscan.yaml").write_text(
+        "extends: [au-privacy]\ndisable:\n  - control: APP8-C01\n    reason: Approved gateway only.\n"
+    )
+    created = invoke(["baseline", "create", ".env", "-o", "base2.json", "--model", MODEL])
+    assert json.loads((tmp_path / "base2.json").read_text())["findings"] == []
+    # --config names the file to read instead.
+    (tmp_path / "plain.yaml").write_text("extends: [au-privacy]\n")
+    args = ["baseline", "create", ".env", "-o", "b3.json", "--model", MODEL, "--config", "plain.yaml"]
+    assert invoke(args).exit_code == 0
+    assert len(json.loads((tmp_path / "b3.json").read_text())["findings"]) == 2

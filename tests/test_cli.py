@@ -169,3 +169,27 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     command = next(line for line in ci.splitlines() if line.startswith("python3 -m venv"))
     assert command in (REPO_ROOT / "README.md").read_text()
+
+
+def test_option_defaults_come_from_the_settings_object() -> None:
+    """--min-score, --fail-on and --max-line-bytes default to ``Settings`` in every command."""
+    import typer.main
+
+    from scanner.config import Settings
+
+    command = typer.main.get_command(app)
+    expected = {
+        "min_score": Settings.min_score,
+        "fail_on": Settings.fail_on,
+        "max_line_bytes": Settings.max_line_bytes,
+    }
+    seen = 0
+    stack = [command]
+    while stack:
+        cmd = stack.pop()
+        stack.extend(getattr(cmd, "commands", {}).values())  # type: ignore[arg-type]
+        for param in cmd.params:
+            if param.name in expected:
+                seen += 1
+                assert param.default == expected[param.name], (cmd.name, param.name)
+    assert seen >= 5

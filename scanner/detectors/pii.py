@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from scanner.catalog import Catalog
+from scanner.config import Settings
 from scanner.detectors import structure
 from scanner.detectors.ner import NER_ENTITIES, NER_SCORE, NerRunner
 from scanner.detectors.prefilter import RegexGate
@@ -141,9 +142,9 @@ class PiiDetector:
         self,
         catalog: Catalog,
         model: str | None = None,
-        min_score: float = 0.4,
+        min_score: float = Settings.min_score,
         hash_key: bytes = b"",
-        cache_size: int = 25_000,
+        cache_size: int = Settings.cache_size,
         batch_size: int = 64,
         jobs: int = 1,
     ) -> None:

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from scanner.config import Settings
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 HEAD_BYTES = 64 * 1024
-DEFAULT_MAX_LINE = 16 * 1024 * 1024
+DEFAULT_MAX_LINE = Settings.max_line_bytes
 
 
 def open_binary(path: str | Path) -> BinaryIO:
