@@ -1,7 +1,8 @@
-"""``sovscan policy explain`` describes every condition field, naming the parameters values come from."""
+"""``sovscan policy explain`` describes every condition field; ``policy schema`` documents every one."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -142,3 +143,71 @@ def test_combinators_all_any_and_not_are_described() -> None:
     raw = {"any": [{"config": {"setting_in": "$zq_p"}}, {}], "not": {"config": {"setting_in": "$zq_n"}}}
     text = " ".join(describe_condition(cond, raw))
     assert "zq_any1 (pack parameter $zq_p)" in text and "zq_not (pack parameter $zq_n)" in text
+
+
+# -- schema -----------------------------------------------------------------------------------------
+
+CONDITION_DEFS = {"Condition", "DataCondition", "DestinationCondition", "RecordCondition", "ConfigCondition"}
+
+
+def _missing_descriptions(node: Any, path: str) -> list[str]:
+    """Every property (recursively) of a JSON Schema node without a non-empty description."""
+    missing: list[str] = []
+    if isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            if not (isinstance(prop, dict) and str(prop.get("description", "")).strip()):
+                missing.append(f"{path}.{name}")
+            missing.extend(_missing_descriptions(prop, f"{path}.{name}"))
+        for key, child in node.items():
+            if key != "properties" and isinstance(child, dict | list):
+                missing.extend(_missing_descriptions(child, f"{path}/{key}"))
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            missing.extend(_missing_descriptions(child, f"{path}[{i}]"))
+    return missing
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _pack_schema() -> dict[str, Any]:
+    result = runner.invoke(app, ["policy", "schema", "pack"])
+    assert result.exit_code == 0, result.output
+    body: dict[str, Any] = json.loads(result.output)
+    return body
+
+
+def test_schema_describes_every_condition_field() -> None:
+    defs = _pack_schema()["$defs"]
+    # The condition definitions: everything reachable from Condition.
+    reachable, todo = set(), ["Condition"]
+    while todo:
+        name = todo.pop()
+        if name not in reachable:
+            reachable.add(name)
+            todo.extend(_refs(defs[name]) - reachable)
+    assert reachable >= CONDITION_DEFS
+    fields = 0
+    for name in sorted(reachable & set(defs)):
+        if "properties" in defs[name]:
+            fields += len(defs[name]["properties"])
+            assert _missing_descriptions(defs[name], name) == []
+    assert fields == sum(len(m.model_fields) for m in (Condition, *CLAUSES.values()))
+    assert defs["Control"]["properties"]["when"]["$ref"].endswith("/Condition")
+
+
+def test_schema_descriptions_state_the_evaluated_semantics() -> None:
+    props = {name: _pack_schema()["$defs"][name]["properties"] for name in CONDITION_DEFS}
+    not_in = props["DestinationCondition"]["jurisdiction_not_in"]["description"]
+    assert "external" in not_in and "unknown" in not_in and "never match" in not_in
+    assert "Self-hosted and private-network" in not_in
+    assert "case-insensitively" in props["ConfigCondition"]["value_not_in"]["description"]
+    assert "--min-score" in props["DataCondition"]["min_score"]["description"]
+    assert "no entry" in props["DestinationCondition"]["provider_attribute_not"]["description"]
+    assert "must not hold" in props["Condition"]["not"]["description"]
