@@ -33,60 +33,209 @@ class _Strict(BaseModel):
 
 
 class DataCondition(_Strict):
-    """True when a detection of a listed category or entity has at least ``min_score``."""
+    """What was detected in the record's text: true when at least one detection of a listed category or
+    entity (or of any personal category, with ``personal: true``) scores at least the minimum score.
+    Those detections become the finding's evidence."""
 
-    categories: StrList = Field(default_factory=list)
-    entities: StrList = Field(default_factory=list)
-    personal: bool | None = None
-    min_score: float | None = Field(default=None, ge=0, le=1)
+    categories: StrList = Field(
+        default_factory=list,
+        description="Data categories (ids from rules/data_categories.yaml, e.g. health, contact) or a "
+        "$parameter: a detection whose category is one of them matches. Empty: no category matches.",
+    )
+    entities: StrList = Field(
+        default_factory=list,
+        description="Entity types (e.g. EMAIL_ADDRESS, AU_TFN) or a $parameter: a detection of one of "
+        "them matches whatever its category. Categories and entities are alternatives (either matches).",
+    )
+    personal: bool | None = Field(
+        default=None,
+        description="true: a detection of any category marked personal in rules/data_categories.yaml "
+        "also matches (in addition to categories and entities). false or absent: adds nothing.",
+    )
+    min_score: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Lowest detection score (0-1) that counts for this clause; detections scoring less "
+        "are ignored. Absent: the scan's --min-score (default 0.4).",
+    )
 
 
 class DestinationCondition(_Strict):
-    jurisdiction_in: StrList | None = None
-    jurisdiction_not_in: StrList | None = None
-    storage_in: StrList | None = None
-    known: bool | None = None
-    external: bool | None = None
-    provider_in: StrList | None = None
-    provider_not_in: StrList | None = None
-    service_in: StrList | None = None
-    service_not_in: StrList | None = None
-    hosting_in: StrList | None = None
-    hosting_not_in: StrList | None = None
-    host_in: StrList | None = None
-    host_not_in: StrList | None = None
-    scheme_in: StrList | None = None
-    # The organisation's approved provider/endpoint register (see ``Register``):
-    # ``approved: false`` = the destination matches no register entry (shadow AI).
-    approved: bool | None = None
-    # Register-entry attributes: equal to the value / not recorded as the value (also true when the
-    # destination has no entry) / at least one of the names not recorded.
-    provider_attribute: dict[str, Any] = Field(default_factory=dict)
-    provider_attribute_not: dict[str, Any] = Field(default_factory=dict)
-    provider_attribute_missing: list[str] = Field(default_factory=list)
-    # True for an external destination whose processing jurisdictions are unknown or not all inside
-    # the list held by the named register attribute (e.g. ``contract_regions``; unrecorded = empty).
-    jurisdiction_not_in_attribute: str | None = None
+    """Where the record's data goes, as classified by the endpoint catalog (rules/endpoints) and, for
+    the register fields, the organisation's approved provider register. Every field given must hold."""
+
+    jurisdiction_in: StrList | None = Field(
+        default=None,
+        description="Jurisdiction codes or groups (AU, EEA, GLOBAL…) or a $parameter: true when the "
+        "destination is external and every jurisdiction it may process in is known and lies inside the "
+        "set (groups expanded). Self-hosted, private-network and unknown-jurisdiction destinations never "
+        "match.",
+    )
+    jurisdiction_not_in: StrList | None = Field(
+        default=None,
+        description="Jurisdiction codes or groups or a $parameter: true for an external destination whose "
+        "processing jurisdictions are unknown or not all inside the set (unknown counts as not allowed; "
+        "GLOBAL processing is outside any set without GLOBAL). Self-hosted and private-network "
+        "destinations never match.",
+    )
+    storage_in: StrList | None = Field(
+        default=None,
+        description="Jurisdiction codes or groups or a $parameter: true when the destination's storage "
+        "jurisdictions (where the catalog says data at rest is kept) are known and all inside the set.",
+    )
+    known: bool | None = Field(
+        default=None,
+        description="true: the endpoint catalog knows at least one jurisdiction the destination processes "
+        "in; false: it knows none (an unrecognised host).",
+    )
+    external: bool | None = Field(
+        default=None,
+        description="true: the destination is outside the organisation's control (vendor cloud or "
+        "unknown hosting); false: it is self-hosted (localhost, --internal-host) or on a private network.",
+    )
+    provider_in: StrList | None = Field(
+        default=None,
+        description="Catalog provider ids (e.g. openai, azure_openai; also unknown, self-hosted) or a "
+        "$parameter: true when the destination's provider is one of them (exact match).",
+    )
+    provider_not_in: StrList | None = Field(
+        default=None,
+        description="Catalog provider ids or a $parameter: true when the destination's provider is none "
+        "of them (exact match).",
+    )
+    service_in: StrList | None = Field(
+        default=None,
+        description="Catalog service kinds (e.g. llm-api, agent-runtime; unknown, self-hosted) or a "
+        "$parameter: true when the destination's service is one of them (exact match).",
+    )
+    service_not_in: StrList | None = Field(
+        default=None,
+        description="Catalog service kinds or a $parameter: true when the destination's service is none "
+        "of them (exact match).",
+    )
+    hosting_in: StrList | None = Field(
+        default=None,
+        description="Hosting kinds (self_hosted, private_network, vendor_cloud, unknown) or a $parameter: "
+        "true when the destination's hosting is one of them.",
+    )
+    hosting_not_in: StrList | None = Field(
+        default=None,
+        description="Hosting kinds (self_hosted, private_network, vendor_cloud, unknown) or a $parameter: "
+        "true when the destination's hosting is none of them.",
+    )
+    host_in: StrList | None = Field(
+        default=None,
+        description="Host globs (fnmatch, e.g. *.openai.azure.com; compared lower-cased) or a $parameter: "
+        "true when the destination host, without its port, matches at least one of them.",
+    )
+    host_not_in: StrList | None = Field(
+        default=None,
+        description="Host globs (fnmatch, compared lower-cased) or a $parameter: true when the destination "
+        "host, without its port, matches none of them.",
+    )
+    scheme_in: StrList | None = Field(
+        default=None,
+        description="URL schemes (e.g. http) or a $parameter: true when the request's scheme is one of "
+        "them; a target without a scheme counts as https.",
+    )
+    approved: bool | None = Field(
+        default=None,
+        description="The organisation's approved provider/endpoint register (organisation policy "
+        "`register:`): true when the destination matches a register entry (host globs and/or provider "
+        "ids), false when it matches none (shadow AI). A control using any register field is not "
+        "assessed when no register is configured.",
+    )
+    provider_attribute: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Register attribute name → value: true when the destination's register entry records "
+        "every named attribute with exactly that value (an unrecorded attribute, or no entry, is false).",
+    )
+    provider_attribute_not: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Register attribute name → value: true when the destination's register entry records "
+        "none of the named attributes with that value; also true when the attribute is unrecorded or the "
+        "destination has no entry.",
+    )
+    provider_attribute_missing: list[str] = Field(
+        default_factory=list,
+        description="Register attribute names: true when at least one of them is unrecorded (absent, "
+        "empty or an empty list) on the destination's register entry, or the destination has no entry.",
+    )
+    jurisdiction_not_in_attribute: str | None = Field(
+        default=None,
+        description="Name of a list-valued register attribute (e.g. contract_regions): true for an "
+        "external destination whose processing jurisdictions are unknown or not all inside the regions "
+        "that attribute records on its register entry (unrecorded or no entry = empty, so any external "
+        "destination matches). Self-hosted and private-network destinations never match.",
+    )
 
 
 class RecordCondition(_Strict):
-    kind_in: list[Literal["request", "response", "config"]] | None = None
-    api_in: StrList | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    attribute_present: list[str] = Field(default_factory=list)
-    attribute_missing: list[str] = Field(default_factory=list)
-    # True when at least one of the named record fields (timestamp, app, model, request_id, api,
-    # target) or attributes is absent or empty.
-    field_missing: list[str] = Field(default_factory=list)
+    """The record itself: its kind, API and the attributes its source recorded."""
+
+    kind_in: list[Literal["request", "response", "config"]] | None = Field(
+        default=None,
+        description="Record kinds: true when the record is one of them (request = outbound AI request, "
+        "response = logged response, config = one configuration setting). A control is evaluated only "
+        "on the kinds its condition allows.",
+    )
+    api_in: StrList | None = Field(
+        default=None,
+        description="API names the source recorded (e.g. chat.completions, responses) or a $parameter: "
+        "true when the record's API is one of them (a record without an API has the empty name).",
+    )
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Record attribute name → value: true when the record has every named attribute with "
+        "exactly that value.",
+    )
+    attribute_present: list[str] = Field(
+        default_factory=list,
+        description="Record attribute names: true when the record has all of them (any value).",
+    )
+    attribute_missing: list[str] = Field(
+        default_factory=list,
+        description="Record attribute names: true when the record has none of them.",
+    )
+    field_missing: list[str] = Field(
+        default_factory=list,
+        description="Record fields (target, provider, model, timestamp, app, request_id, api) or attribute "
+        "names: true when at least one of them is absent or empty on the record.",
+    )
 
 
 class ConfigCondition(_Strict):
-    key_matches: str | None = None
-    value_matches: str | None = None
-    setting_in: StrList | None = None
-    # Exact values, compared case-insensitively (e.g. deployment types, "false").
-    value_in: StrList | None = None
-    value_not_in: StrList | None = None
+    """One configuration setting found in configuration or code (a ``config`` record): the clause is
+    false for every other record kind."""
+
+    key_matches: str | None = Field(
+        default=None,
+        description="Python regular expression searched (not anchored, case-sensitive) in the setting's "
+        "key as written, e.g. OPENAI_BASE_URL.",
+    )
+    value_matches: str | None = Field(
+        default=None,
+        description="Python regular expression searched (not anchored, case-sensitive) in the setting's "
+        "value (secrets are masked by the source).",
+    )
+    setting_in: StrList | None = Field(
+        default=None,
+        description="Normalised setting names the configuration readers assign (e.g. base_url, region, "
+        "api_key from rules/config_settings.yaml; deployment_sku, store from code and Terraform) or a "
+        "$parameter: true when the setting is one of them (exact match).",
+    )
+    value_in: StrList | None = Field(
+        default=None,
+        description="Exact values or a $parameter: true when the setting's value equals one of them, "
+        "compared case-insensitively.",
+    )
+    value_not_in: StrList | None = Field(
+        default=None,
+        description='Exact values or a $parameter (e.g. allowed deployment types, "false"): true when '
+        "the setting's value equals none of them, compared case-insensitively (an empty value is none "
+        "of them unless listed).",
+    )
 
     @field_validator("key_matches", "value_matches")
     @classmethod
@@ -97,13 +246,34 @@ class ConfigCondition(_Strict):
 
 
 class Condition(_Strict):
-    data: DataCondition | None = None
-    destination: DestinationCondition | None = None
-    record: RecordCondition | None = None
-    config: ConfigCondition | None = None
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
-    not_: Condition | None = Field(default=None, alias="not")
+    """When a control fails for a record: every clause given (data, destination, record, config, all,
+    any, not) must hold."""
+
+    data: DataCondition | None = Field(
+        default=None,
+        description="Detections in the record's text; true when at least one detection matches (those "
+        "detections are the finding's evidence).",
+    )
+    destination: DestinationCondition | None = Field(
+        default=None, description="Where the record's data goes (endpoint catalog and approved register)."
+    )
+    record: RecordCondition | None = Field(
+        default=None, description="The record's kind, API, fields and attributes."
+    )
+    config: ConfigCondition | None = Field(
+        default=None, description="The configuration setting (true only for config records)."
+    )
+    all: list[Condition] | None = Field(
+        default=None, description="Sub-conditions that must all hold; their evidence is combined."
+    )
+    any: list[Condition] | None = Field(
+        default=None,
+        description="Sub-conditions of which at least one must hold; the evidence of every one that "
+        "holds is kept.",
+    )
+    not_: Condition | None = Field(
+        default=None, alias="not", description="A sub-condition that must not hold (its evidence is dropped)."
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> Condition:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,10 +22,14 @@ from scanner.errors import PolicyError
 from scanner.orgpolicy import OrgPolicyFile, build_policy_set, is_org_file, load_org_policy
 from scanner.policy import (
     Condition,
+    ConfigCondition,
     Control,
+    DataCondition,
+    DestinationCondition,
     LoadedPolicy,
     PolicyPack,
     ProviderAttributes,
+    RecordCondition,
     _Strict,
     cross_check,
     load_pack_file,
@@ -96,115 +102,217 @@ def cases_for(control_id: str) -> CaseFile | None:
 
 
 # -- words for conditions ---------------------------------------------------------------------------
+#
+# Every field of every clause model has a phrase below (``test_policy_explain`` checks it), so a new
+# field cannot be added without saying in ``policy explain`` what it checks. A ``$parameter`` a pack
+# wrote is shown by name beside the value it resolved to.
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A clause field's resolved value, its text, and the pack parameters it came from."""
+
+    value: Any
+    parameters: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str:
+        if not self.parameters:
+            return ""
+        names = ", ".join(f"${n}" for n in self.parameters)
+        return f" (pack parameter {names})"
+
+    @property
+    def text(self) -> str:
+        """The value in words, followed by the parameter it resolved from."""
+        return _items(self.value) + self.note
+
+    def among(self, many: str, one: str = "") -> str:
+        """``one`` + the value when it is a single item, else ``many`` + the items."""
+        single = isinstance(self.value, str) or (isinstance(self.value, list) and len(self.value) == 1)
+        return (one if single else many) + self.text
+
+    def pairs(self, joiner: str) -> str:
+        """A mapping's ``name: value`` pairs, followed by the parameters."""
+        items = self.value.items() if isinstance(self.value, Mapping) else []
+        return joiner.join(f"{k}: {json.dumps(v, default=str)}" for k, v in items) + self.note
 
 
 def _items(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return ", ".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {json.dumps(v, default=str)}" for k, v in value.items()) or "(none)"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return json.dumps(value, default=str)
 
 
-def describe_condition(cond: Condition, depth: int = 0) -> list[str]:
-    """The condition in words, one clause per line (clauses are ANDed)."""
+def _parameters(raw: Any) -> tuple[str, ...]:
+    """The ``$name`` references in a field's value as the pack wrote it."""
+    if isinstance(raw, str):
+        return (raw[1:],) if raw.startswith("$") else ()
+    if isinstance(raw, Mapping):
+        return tuple(n for v in raw.values() for n in _parameters(v))
+    if isinstance(raw, list):
+        return tuple(n for v in raw for n in _parameters(v))
+    return ()
+
+
+_Phrase = Callable[[_Value], str]
+
+
+def _yes_no(yes: str, no: str) -> _Phrase:
+    return lambda v: (yes if v.value else no) + v.note
+
+
+_DATA: dict[str, _Phrase] = {
+    "categories": lambda v: f"data category {v.text}",
+    "entities": lambda v: f"entity {v.text}",
+    "personal": _yes_no("any personal data category", "(personal: false adds no categories)"),
+    "min_score": lambda v: f"with score ≥ {v.text}",
+}
+
+_DESTINATION: dict[str, _Phrase] = {
+    "external": _yes_no(
+        "the destination is external (vendor cloud or unknown hosting)",
+        "the destination is internal (self-hosted or private network)",
+    ),
+    "known": _yes_no(
+        "the endpoint catalog knows where the destination processes",
+        "the endpoint catalog does not know where the destination processes",
+    ),
+    "jurisdiction_not_in": lambda v: (
+        f"the destination is external and may process outside {v.text} "
+        "— a global or unknown jurisdiction counts as outside"
+    ),
+    "jurisdiction_in": lambda v: (
+        f"the destination is external and processes only within {v.text} (all its jurisdictions known)"
+    ),
+    "storage_in": lambda v: f"the destination's known storage jurisdictions all lie within {v.text}",
+    "provider_in": lambda v: f"the destination's provider is {v.among('one of ')}",
+    "provider_not_in": lambda v: f"the destination's provider is {v.among('none of ', 'not ')}",
+    "service_in": lambda v: f"the destination's service is {v.among('one of ')}",
+    "service_not_in": lambda v: f"the destination's service is {v.among('none of ', 'not ')}",
+    "hosting_in": lambda v: f"the destination's hosting is {v.among('one of ')}",
+    "hosting_not_in": lambda v: f"the destination's hosting is {v.among('none of ', 'not ')}",
+    "host_in": lambda v: f"the destination's host {v.among('matches one of ', 'matches ')}",
+    "host_not_in": lambda v: f"the destination's host {v.among('matches none of ', 'does not match ')}",
+    "scheme_in": lambda v: f"the URL scheme is {v.among('one of ')} — no scheme counts as https",
+    "approved": _yes_no(
+        "the destination is on the organisation's approved register",
+        "the destination matches no entry of the organisation's approved register",
+    ),
+    "provider_attribute": lambda v: f"the provider's register entry records {v.pairs(' and ')}",
+    "provider_attribute_not": lambda v: (
+        f"the provider's register entry {'records neither' if len(v.value) > 1 else 'does not record'} "
+        f"{v.pairs(' nor ')} (or there is no entry)"
+    ),
+    "provider_attribute_missing": lambda v: (
+        f"the provider's register entry lacks {v.among('at least one of ')} (or there is no entry)"
+    ),
+    "jurisdiction_not_in_attribute": lambda v: (
+        "the destination is external and may process outside the regions recorded as "
+        f"{v.text} on the provider's register entry (none recorded or no entry: any external destination)"
+    ),
+}
+
+_RECORD: dict[str, _Phrase] = {
+    "kind_in": lambda v: f"the record is a {' or '.join(map(str, v.value)) or '(none)'}{v.note}",
+    "api_in": lambda v: f"the record's API is {v.among('one of ')}",
+    "attributes": lambda v: f"the record's attributes are {v.pairs(' and ')}",
+    "attribute_present": lambda v: f"the record has {v.among('the attributes ', 'the attribute ')}",
+    "attribute_missing": lambda v: f"the record has {v.among('none of the attributes ', 'no attribute ')}",
+    "field_missing": lambda v: f"{v.among('at least one of ')} is missing or empty on the record",
+}
+
+_CONFIG: dict[str, _Phrase] = {
+    "key_matches": lambda v: f"the configuration key matches the regular expression /{v.value}/{v.note}",
+    "value_matches": lambda v: f"the configuration value matches the regular expression /{v.value}/{v.note}",
+    "setting_in": lambda v: f"the configuration setting is {v.among('one of ')}",
+    "value_in": lambda v: f"the configuration value is {v.among('one of ')}, compared case-insensitively",
+    "value_not_in": lambda v: (
+        f"the configuration value is {v.among('none of ', 'not ')}, compared case-insensitively"
+    ),
+}
+
+PHRASES: dict[type[BaseModel], dict[str, _Phrase]] = {
+    DataCondition: _DATA,
+    DestinationCondition: _DESTINATION,
+    RecordCondition: _RECORD,
+    ConfigCondition: _CONFIG,
+}
+
+
+def _set_fields(clause: BaseModel, raw: Any) -> list[tuple[str, _Value]]:
+    """The fields a clause sets (differing from their defaults), in the order of ``PHRASES``."""
+    fields = type(clause).model_fields
+    missing = set(fields) - set(PHRASES[type(clause)])
+    if missing:  # a new field without words: fail loudly rather than leave it out of explain
+        raise PolicyError(f"no words for {type(clause).__name__} fields {', '.join(sorted(missing))}")
+    raw_map = raw if isinstance(raw, Mapping) else {}
+    out = []
+    for name in PHRASES[type(clause)]:
+        value = getattr(clause, name)
+        if value == fields[name].get_default(call_default_factory=True):
+            continue
+        out.append((name, _Value(value, _parameters(raw_map.get(name)))))
+    return out
+
+
+def _clause(clause: BaseModel, raw: Any) -> list[str]:
+    phrases = PHRASES[type(clause)]
+    return [phrases[name](value) for name, value in _set_fields(clause, raw)]
+
+
+def _data_words(d: DataCondition, raw: Any) -> str:
+    words = dict(_set_fields(d, raw))
+    what = [_DATA[n](words[n]) for n in ("categories", "entities") if n in words]
+    if "personal" in words and words["personal"].value:
+        what.append(_DATA["personal"](words["personal"]))
+    text = "the record contains a detection of " + (" or ".join(what) or "nothing listed (never true)")
+    if "personal" in words and not words["personal"].value:
+        text += " " + _DATA["personal"](words["personal"])
+    if "min_score" in words:
+        return f"{text} {_DATA['min_score'](words['min_score'])}"
+    return f"{text} with score ≥ the scan's --min-score (default 0.4)"
+
+
+def _sub(raw: Any, key: str) -> Any:
+    return raw.get(key) if isinstance(raw, Mapping) else None
+
+
+def _nth(raw: Any, index: int) -> Any:
+    return raw[index] if isinstance(raw, list) and index < len(raw) else None
+
+
+def describe_condition(cond: Condition, raw: Any = None) -> list[str]:
+    """The condition in words, one clause per line (the lines are ANDed).
+
+    ``raw`` is the condition as the pack wrote it (before ``$parameters`` were resolved): with it,
+    each value taken from a parameter names that parameter.
+    """
     out: list[str] = []
     if cond.data is not None:
-        d = cond.data
-        what = []
-        if d.categories:
-            what.append(f"data category {_items(d.categories)}")
-        if d.entities:
-            what.append(f"entity {_items(d.entities)}")
-        if d.personal:
-            what.append("any personal data category")
-        score = f" with score ≥ {d.min_score}" if d.min_score is not None else ""
-        out.append(f"the record contains a detection of {' or '.join(what)}{score}")
+        out.append(_data_words(cond.data, _sub(raw, "data")))
     if cond.destination is not None:
-        out.extend(_describe_destination(cond.destination))
+        out.extend(_clause(cond.destination, _sub(raw, "destination")))
     if cond.record is not None:
-        r = cond.record
-        if r.kind_in:
-            out.append(f"the record is a {' or '.join(r.kind_in)}")
-        if r.api_in:
-            out.append(f"the API is {_items(r.api_in)}")
-        for k, v in r.attributes.items():
-            out.append(f"record attribute {k} is {json.dumps(v)}")
-        if r.attribute_present:
-            out.append(f"record attributes {', '.join(r.attribute_present)} are present")
-        if r.attribute_missing:
-            out.append(f"record attributes {', '.join(r.attribute_missing)} are absent")
-        if r.field_missing:
-            out.append(f"at least one of {', '.join(r.field_missing)} is missing from the record")
+        out.extend(_clause(cond.record, _sub(raw, "record")))
     if cond.config is not None:
-        c = cond.config
-        if c.key_matches:
-            out.append(f"config key matches /{c.key_matches}/")
-        if c.value_matches:
-            out.append(f"config value matches /{c.value_matches}/")
-        if c.setting_in:
-            out.append(f"config setting is {_items(c.setting_in)}")
-    for child in cond.all or []:
-        out.extend(describe_condition(child, depth))
-    if cond.any:
-        alternatives = ["; and ".join(describe_condition(child, depth + 1)) for child in cond.any]
-        out.append("at least one of: " + " | ".join(f"({a})" for a in alternatives))
+        out.extend(_clause(cond.config, _sub(raw, "config")) or ["the record is a configuration setting"])
+    for i, child in enumerate(cond.all or []):
+        out.extend(describe_condition(child, _nth(_sub(raw, "all"), i)))
+    if cond.any is not None:
+        alternatives = [
+            "; and ".join(describe_condition(child, _nth(_sub(raw, "any"), i)))
+            for i, child in enumerate(cond.any)
+        ]
+        listed = " | ".join(f"({a})" for a in alternatives) or "(no alternatives listed: never true)"
+        out.append(f"at least one of: {listed}")
     if cond.not_ is not None:
-        out.append("NOT (" + "; and ".join(describe_condition(cond.not_, depth + 1)) + ")")
-    return out
-
-
-def _describe_destination(d: Any) -> list[str]:
-    out = []
-    if d.external is not None:
-        out.append(
-            "the destination is "
-            + ("external" if d.external else "internal (self-hosted or private network)")
-        )
-    if d.known is not None:
-        out.append("the destination's jurisdiction is " + ("known" if d.known else "unknown"))
-    if d.jurisdiction_not_in is not None:
-        out.append(
-            f"the destination may process outside {_items(d.jurisdiction_not_in)} (global or unknown counts)"
-        )
-    if d.jurisdiction_in is not None:
-        out.append(f"the destination processes only within {_items(d.jurisdiction_in)}")
-    if d.storage_in is not None:
-        out.append(f"the destination stores data within {_items(d.storage_in)}")
-    for name, label in (
-        ("provider_in", "provider is"),
-        ("provider_not_in", "provider is not"),
-        ("service_in", "service is"),
-        ("service_not_in", "service is not"),
-        ("hosting_in", "hosting is"),
-        ("hosting_not_in", "hosting is not"),
-        ("host_in", "host matches"),
-        ("host_not_in", "host does not match"),
-        ("scheme_in", "URL scheme is"),
-    ):
-        value = getattr(d, name)
-        if value is not None:
-            out.append(f"the destination's {label} {_items(value)}")
-    if d.approved is not None:
-        out.append(
-            "the destination is on the organisation's approved register"
-            if d.approved
-            else "the destination matches no entry of the organisation's approved register"
-        )
-    for k, v in d.provider_attribute.items():
-        out.append(f"the provider's register entry records {k}: {json.dumps(v, default=str)}")
-    if d.provider_attribute_not:
-        names = " or ".join(f"{k}: {json.dumps(v, default=str)}" for k, v in d.provider_attribute_not.items())
-        verb = "records neither" if len(d.provider_attribute_not) > 1 else "does not record"
-        out.append(f"the provider's register entry {verb} {names} (or there is no entry)")
-    if d.provider_attribute_missing:
-        out.append(
-            "the provider's register entry lacks at least one of " + ", ".join(d.provider_attribute_missing)
-        )
-    if d.jurisdiction_not_in_attribute:
-        out.append(
-            "the destination may process outside the regions recorded as "
-            f"{d.jurisdiction_not_in_attribute} on the provider's register entry"
-        )
-    return out
+        out.append("NOT (" + "; and ".join(describe_condition(cond.not_, _sub(raw, "not"))) + ")")
+    return out or ["always (no clause restricts it)"]
 
 
 # -- show / explain ---------------------------------------------------------------------------------
@@ -263,6 +371,15 @@ def _record_words(case: Case) -> list[str]:
     return out
 
 
+def _raw_when(lp: LoadedPolicy, control: Control) -> Any:
+    """A control's ``when`` as its pack file wrote it (``$parameters`` unresolved), or None."""
+    index = next(i for i, c in enumerate(lp.pack.controls) if c is control)
+    raw, _ = load_with_lines(Path(lp.info.path))
+    controls = raw.get("controls") if isinstance(raw, Mapping) else None
+    entry = controls[index] if isinstance(controls, list) and index < len(controls) else None
+    return entry.get("when") if isinstance(entry, Mapping) and entry.get("id") == control.id else None
+
+
 def explain(control_id: str) -> str:
     lp, c = find_control(control_id)
     lines = [
@@ -277,7 +394,7 @@ def explain(control_id: str) -> str:
     if c.aliases:
         lines.append(f"aliases:        {', '.join(c.aliases)}")
     lines.append("checks:         a finding is raised for a record when all of these hold:")
-    lines.extend(f"                - {w}" for w in describe_condition(c.when))
+    lines.extend(f"                - {w}" for w in describe_condition(c.when, _raw_when(lp, c)))
     lines.append(_wrap("rationale:", c.rationale))
     if c.interpretation:
         lines.append(_wrap("interpretation:", c.interpretation))
