@@ -59,23 +59,27 @@ def _parse_reports(specs: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
+# Options that every scanning command spells the same way.
+PolicyFileOption = Annotated[
+    list[Path], typer.Option("--policy-file", help="Policy pack or organisation policy file (repeatable).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Organisation policy file (default: ./sovscan.yaml, else tool.sovscan in ./pyproject.toml).",
+    ),
+]
+
+
 @app.command()
 def scan(
     paths: Annotated[list[str], typer.Argument(help="Files, directories (recursive) or - for stdin.")],
     policy: Annotated[
         list[str], typer.Option("--policy", "-p", help="Shipped policy pack id (repeatable; default: all).")
     ] = [],  # noqa: B006
-    policy_file: Annotated[
-        list[Path],
-        typer.Option("--policy-file", help="Policy pack or organisation policy file (repeatable)."),
-    ] = [],  # noqa: B006
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="Organisation policy file (default: ./sovscan.yaml, else tool.sovscan in ./pyproject.toml).",
-        ),
-    ] = None,
+    policy_file: PolicyFileOption = [],  # noqa: B006
+    config: ConfigOption = None,
     report: Annotated[
         list[str],
         typer.Option(
@@ -508,17 +512,8 @@ def baseline_create(
         ".sovscan-baseline.json"
     ),
     policy: Annotated[list[str], typer.Option("--policy", "-p", help="Shipped policy pack id.")] = [],  # noqa: B006
-    policy_file: Annotated[
-        list[Path],
-        typer.Option("--policy-file", help="Policy pack or organisation policy file (repeatable)."),
-    ] = [],  # noqa: B006
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="Organisation policy file (default: ./sovscan.yaml, else tool.sovscan in ./pyproject.toml).",
-        ),
-    ] = None,
+    policy_file: PolicyFileOption = [],  # noqa: B006
+    config: ConfigOption = None,
     input_format: Annotated[
         str | None, typer.Option("--input-format", help="Read every input as this format.")
     ] = None,

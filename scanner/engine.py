@@ -452,7 +452,7 @@ def _categories(cond: Condition) -> tuple[str, ...]:
         c = stack.pop()
         if c.data is not None:
             found |= _as_set(c.data.categories) | _as_set(c.data.entities)
-        stack.extend([*(c.all or []), *(c.any or []), *([c.not_] if c.not_ is not None else [])])
+        stack.extend(_children(c))
     return tuple(sorted(found))
 
 
@@ -498,8 +498,7 @@ def _uses_register(cond: Condition) -> bool:
         or d.jurisdiction_not_in_attribute is not None
     ):
         return True
-    children = [*(cond.all or []), *(cond.any or []), *([cond.not_] if cond.not_ is not None else [])]
-    return any(_uses_register(c) for c in children)
+    return any(_uses_register(c) for c in _children(cond))
 
 
 _RECORD_FIELDS = frozenset({"target", "provider", "model", "timestamp", "app", "request_id", "api"})

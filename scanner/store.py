@@ -75,6 +75,8 @@ class FindingStore:
         self._db.execute("CREATE TABLE d (seq INTEGER, vh BLOB, cat BLOB)")
         self._len = 0
         self._indexed = False
+        # ``counts`` answers, until findings are added or their statuses change.
+        self._counts: dict[tuple[str | None, str], tuple[Counts, dict[tuple[str, str], Counts]]] = {}
         self._shared: list[Any] = []
         self._ids: dict[Any, int] = {}
         self.add(findings)
@@ -117,6 +119,7 @@ class FindingStore:
         self._db.executemany("INSERT INTO d (seq, vh, cat) VALUES (?, ?, ?)", evidence)
         self._db.execute("COMMIT")
         self._len += len(rows)
+        self._counts.clear()
 
     def mark(self, fingerprints: Iterable[str], status: FindingStatus, reason: str) -> set[str]:
         """Set ``status`` on the open findings whose fingerprint is in ``fingerprints``; returns the
@@ -135,6 +138,7 @@ class FindingStore:
         )
         self._db.execute("DELETE FROM marks")
         self._db.execute("COMMIT")
+        self._counts.clear()
         return matched
 
     def in_order_found(self) -> Iterator[Finding]:
@@ -221,7 +225,14 @@ class FindingStore:
         self, status: str | None = "open", by: str = "control"
     ) -> tuple[Counts, dict[tuple[str, str], Counts]]:
         """Distinct counts (``Counts``) of the findings with ``status`` (None: all), overall and per
-        (policy id, control id), or with ``by="policy"`` per (policy id, "")."""
+        (policy id, control id), or with ``by="policy"`` per (policy id, ""). Each reporter asks;
+        the queries run once per state of the findings."""
+        cached = self._counts.get((status, by))
+        if cached is None:
+            cached = self._counts[status, by] = self._count(status, by)
+        return cached
+
+    def _count(self, status: str | None, by: str) -> tuple[Counts, dict[tuple[str, str], Counts]]:
         where = "" if status is None else " WHERE f.status = ?"
         params: tuple[Any, ...] = () if status is None else (status,)
         keys = "f.policy, f.control" if by == "control" else "f.policy, x''"

@@ -849,6 +849,9 @@ _NZ_LOCALITY_CUE = re.compile("(?:" + _NZ_CITIES_RE + r")[ \t]+\d{4}\b")
 _EU_ADDRESS_CUE = re.compile(r",[ \t]*\d{4,5}[ \t]+[A-ZÀ-Ž]")
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _addresses(text: str) -> list[Found]:
     if not _DIGIT.search(text):
         return []
@@ -867,9 +870,6 @@ def _addresses(text: str) -> list[Found]:
         for m in _EU_ADDRESS.finditer(text):
             out.append(("STREET_ADDRESS", m.start(), m.end(), 0.9))
     return out
-
-
-_DIGIT = re.compile(r"\d")
 
 
 class _Gazetteer:
@@ -1045,27 +1045,27 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 # The patterns above that are searched over whole texts: one RE2 pass per text says which of them
 # occur at all (``prefilter.RegexGate``, exact), and the others are not run.
-_GATED_NAMES = (
-    "_HONORIFIC",
-    "_BULLET_NAME",
-    "_SLACK_LINE",
-    "_NAME_THEN_CONTACT",
-    "_PERSON_PREDICATE",
-    "_MENTION",
-    "_VOCATIVE",
-    "_VOCATIVE_END",
-    "_BLOCK_NAME",
-    "_JSON_PAIR",
-    "_LINE_PAIR",
-    "_HEADER_LINE",
-    "_LABEL_LINE",
-    "_DASH_SIG",
-    "_VTT",
-    "_TURN",
-    "_CYR_FULL",
-    "_LATIN_CUE_NONLATIN",
-    "_PERSON_VERBS",
-    "_BOOKING_TITLED",
+_GATED = (
+    _HONORIFIC,
+    _BULLET_NAME,
+    _SLACK_LINE,
+    _NAME_THEN_CONTACT,
+    _PERSON_PREDICATE,
+    _MENTION,
+    _VOCATIVE,
+    _VOCATIVE_END,
+    _BLOCK_NAME,
+    _JSON_PAIR,
+    _LINE_PAIR,
+    _HEADER_LINE,
+    _LABEL_LINE,
+    _DASH_SIG,
+    _VTT,
+    _TURN,
+    _CYR_FULL,
+    _LATIN_CUE_NONLATIN,
+    _PERSON_VERBS,
+    _BOOKING_TITLED,
 )
 _last: list[Any] = [None, frozenset()]  # the text last gated, and its patterns that match
 
@@ -1074,8 +1074,7 @@ _last: list[Any] = [None, frozenset()]  # the text last gated, and its patterns 
 def _gate() -> tuple[Any, dict[int, int]]:
     from scanner.detectors.prefilter import RegexGate
 
-    compiled = [globals()[n] for n in _GATED_NAMES]
-    return RegexGate(compiled), {id(rx): i for i, rx in enumerate(compiled)}
+    return RegexGate(_GATED), {id(rx): i for i, rx in enumerate(_GATED)}
 
 
 def _finditer(rx: re.Pattern[str], text: str) -> Any:

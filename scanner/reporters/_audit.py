@@ -467,7 +467,8 @@ def _nice_ceiling(n: int) -> int:
 def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
     """The report's content, in one pass over the findings. ``finding_cap`` bounds how many findings
     each control, and each kind of exception, lists; the counts cover them all."""
-    s = summary(result)
+    pack_list = pack_verdicts(result)
+    s = summary(result, pack_list)
     scanned = sum(i.scanned for i in result.inputs)
     generated = parse_timestamp(result.generated_at)
     today = generated.date() if generated else None
@@ -590,7 +591,7 @@ def build(result: ScanResult, finding_cap: int = 250) -> AuditView:
         )
     flow_max = max((n for row in flows for n in row["cells"]), default=0)
 
-    verdicts = {pv.policy_id: pv for pv in pack_verdicts(result)}
+    verdicts = {pv.policy_id: pv for pv in pack_list}
     packs = []
     for p in result.policies:
         pv = verdicts.get(p.id)

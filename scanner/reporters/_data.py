@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -85,14 +86,7 @@ def control_counts(result: ScanResult) -> tuple[Counter[tuple[str, str]], Counte
 
 
 def counts_dict(c: Counts) -> dict[str, Any]:
-    return {
-        "findings": c.findings,
-        "requests": c.requests,
-        "values": c.values,
-        "flows": c.flows,
-        "first_seen": c.first_seen,
-        "last_seen": c.last_seen,
-    }
+    return dataclasses.asdict(c)
 
 
 def pack_dict(p: PackVerdict) -> dict[str, Any]:
@@ -103,8 +97,8 @@ def pack_dict(p: PackVerdict) -> dict[str, Any]:
         "controls": p.controls,
         "open_at_or_above_fail_on": p.open_at_gate,
         "failed_controls": list(p.failed_controls),
-        "not_assessed": [{"control_id": n.control_id, "reason": n.reason} for n in p.not_assessed],
-        "not_applicable": [{"control_id": n.control_id, "reason": n.reason} for n in p.out_of_scope],
+        "not_assessed": [dataclasses.asdict(n) for n in p.not_assessed],
+        "not_applicable": [dataclasses.asdict(n) for n in p.out_of_scope],
     }
 
 
