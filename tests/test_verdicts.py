@@ -226,7 +226,8 @@ def test_a_resending_chat_counts_values_and_requests(tmp_path: Path, resending_c
 
 
 def test_every_report_shows_verdicts_and_distinct_counts(tmp_path: Path, resending_chat: Path) -> None:
-    outs = {fmt: tmp_path / f"r.{fmt}" for fmt in ("console", "sarif", "junit", "markdown", "html", "json")}
+    formats = ("console", "sarif", "junit", "markdown", "html", "json", "csv")
+    outs = {fmt: tmp_path / f"r.{fmt}" for fmt in formats}
     summary_file = tmp_path / "summary.md"
     packs = ["--policy", "au-privacy", "--policy", "hipaa"]
     args = ["scan", str(resending_chat), str(SAMPLES / "configs"), *packs]
@@ -272,3 +273,11 @@ def test_every_report_shows_verdicts_and_distinct_counts(tmp_path: Path, resendi
     assert 'data-metric="pack.hipaa.verdict">not assessed<' in text["html"]
     assert 'data-metric="distinct.requests">' in text["html"]
     assert json.loads(text["json"])["summary"]["packs"]
+
+    import csv
+    import io
+
+    table = list(csv.DictReader(io.StringIO(text["csv"])))
+    tfn_rows = [r for r in table if r["control_id"] == "TFN-001"]
+    assert len(tfn_rows) == 6 and {r["pack_verdict"] for r in tfn_rows} == {"fail"}
+    assert {(r["control_requests"], r["control_distinct_values"]) for r in tfn_rows} == {("6", "3")}

@@ -13,8 +13,9 @@ import io
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from scanner.models import ScanResult
+from scanner.models import Counts, ScanResult
 from scanner.reporters import _audit
+from scanner.verdict import pack_verdicts
 
 if TYPE_CHECKING:
     from scanner.reporters import RenderOptions
@@ -48,6 +49,12 @@ COLUMNS = (
     "max_score",
     "message",
     "remediation",
+    # The finding's pack verdict, and its control's distinct counts over open findings.
+    "pack_verdict",
+    "control_open_findings",
+    "control_requests",
+    "control_distinct_values",
+    "control_flows",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -66,7 +73,10 @@ def cell(value: object) -> str:
 
 def rows(result: ScanResult) -> Iterator[list[str]]:
     """One row per finding, in report order, read from the store as they are written."""
+    verdicts = {p.policy_id: p.verdict for p in pack_verdicts(result)}
+    _, per_control = result.findings.counts()
     for finding in result.findings:
+        spread = per_control.get((finding.policy_id, finding.control_id), Counts())
         f = _audit.finding_view(finding)
         entities = sorted({e.entity for e in f.evidence})
         categories = sorted({e.category for e in f.evidence})
@@ -101,6 +111,11 @@ def rows(result: ScanResult) -> Iterator[list[str]]:
             "max_score": f"{max_score:.2f}" if max_score is not None else "",
             "message": f.message,
             "remediation": f.remediation,
+            "pack_verdict": verdicts.get(f.policy_id, ""),
+            "control_open_findings": spread.findings,
+            "control_requests": spread.requests,
+            "control_distinct_values": spread.values,
+            "control_flows": spread.flows,
         }
         yield [cell(values[c]) for c in COLUMNS]
 
